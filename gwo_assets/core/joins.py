@@ -159,7 +159,7 @@ def logical_issues(
 def _unknown_biospecimens(manifest: pd.DataFrame, study_biospecimens: pd.DataFrame) -> pd.DataFrame:
     present = manifest[manifest["biospecimen_id"].notna()]
     unknown = present[~present["biospecimen_id"].isin(study_biospecimens["kf_id"])]
-    return _issues(
+    return issue_rows(
         unknown,
         check="biospecimen_not_in_study",
         column="biospecimen_id",
@@ -179,7 +179,7 @@ def _participant_mismatches(manifest: pd.DataFrame, study_biospecimens: pd.DataF
         & known["expected"].notna()
         & (known["participant_id"] != known["expected"])
     ]
-    return _issues(
+    return issue_rows(
         mismatched,
         check="biospecimen_participant_mismatch",
         column="participant_id",
@@ -192,7 +192,7 @@ def _participant_mismatches(manifest: pd.DataFrame, study_biospecimens: pd.DataF
 def _unknown_source_reads(manifest: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
     with_read = manifest[_present(manifest["source_read"])]
     unknown = with_read[~with_read["source_read"].isin(sources["source_external_id"])]
-    return _issues(
+    return issue_rows(
         unknown,
         check="source_read_not_in_study",
         column="source_read",
@@ -204,7 +204,7 @@ def _unknown_source_reads(manifest: pd.DataFrame, sources: pd.DataFrame) -> pd.D
 
 def _outputs_that_are_sources(manifest: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
     clashing = manifest[manifest["filepath"].isin(sources["source_external_id"])]
-    return _issues(
+    return issue_rows(
         clashing,
         check="filepath_is_source_file",
         column="filepath",
@@ -215,7 +215,7 @@ def _outputs_that_are_sources(manifest: pd.DataFrame, sources: pd.DataFrame) -> 
 
 def _biospecimens_without_sources(joined: pd.DataFrame) -> pd.DataFrame:
     lost = joined[~_present(joined["source_read"]) & (joined["match"] == "unmatched")]
-    return _issues(
+    return issue_rows(
         lost,
         check="no_source_for_biospecimen",
         column="biospecimen_id",
@@ -226,7 +226,7 @@ def _biospecimens_without_sources(joined: pd.DataFrame) -> pd.DataFrame:
 
 def _fallback_matches(joined: pd.DataFrame) -> pd.DataFrame:
     fallback = joined[joined["match"] == "biospecimen_fallback"]
-    return _issues(
+    return issue_rows(
         fallback,
         check="matched_by_biospecimen_only",
         column="source_read",
@@ -241,7 +241,7 @@ def _fallback_matches(joined: pd.DataFrame) -> pd.DataFrame:
 def _files_without_experiment(joined: pd.DataFrame) -> pd.DataFrame:
     has_experiment = joined.groupby("filepath")["sequencing_experiment_id"].transform("count") > 0
     orphans = _first_row_per_file(joined[~has_experiment])
-    return _issues(
+    return issue_rows(
         orphans,
         check="no_sequencing_experiment",
         column="filepath",
@@ -262,7 +262,7 @@ def _mixed_strategies(joined: pd.DataFrame) -> pd.DataFrame:
         .agg(row=("row", "min"), value=("experiment_strategy", ", ".join))
         .reset_index()
     )
-    return _issues(
+    return issue_rows(
         listed,
         check="mixed_experiment_strategies",
         column="source_read",
@@ -277,7 +277,7 @@ def _first_row_per_file(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values("row", kind="stable").drop_duplicates("filepath")
 
 
-def _issues(
+def issue_rows(
     rows: pd.DataFrame,
     *,
     check: str,
@@ -287,7 +287,7 @@ def _issues(
     severity: str = "error",
     value: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Issues in the shared issues shape, one per given row, ``value`` defaulting to the cell."""
+    """One issue per row of ``rows`` in the issues shape; ``value`` defaults to the ``column`` cell."""
     return pd.DataFrame(
         {
             "check": check,
