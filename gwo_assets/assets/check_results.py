@@ -1,0 +1,75 @@
+"""Turn an issues table (row, column, value, expected, suggestion) into a check result.
+
+Every failing check carries the count, the first offending rows inline and all of
+them in a CSV under the run's report folder, and logs at ERROR/WARNING level so a
+CLI user sees it without reading Dagster's DEBUG events.
+"""
+
+from pathlib import Path
+
+import pandas as pd
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue
+
+from gwo_assets.assets.artifacts import run_dir, write_csv
+from gwo_assets.assets.metadata import markdown_table
+
+ISSUE_COLUMNS = ["check", "row", "column", "value", "expected", "suggestion", "severity"]
+INLINE_ROWS = 50
+
+
+def empty_issues() -> pd.DataFrame:
+    return pd.DataFrame(columns=ISSUE_COLUMNS)
+
+
+def issue_lines(issues: pd.DataFrame, limit: int = 5) -> list[str]:
+    """Human sentences for the first ``limit`` issues."""
+    lines = []
+    for issue in issues.head(limit).itertuples(index=False):
+        where = f"row {issue.row}" if pd.notna(issue.row) else "file"
+        text = f"{where}, column '{issue.column}': {issue.value!r} - expected {issue.expected}"
+        if isinstance(issue.suggestion, str) and issue.suggestion:
+            text += f"; {issue.suggestion}"
+        lines.append(text)
+    return lines
+
+
+def issues_check_result(
+    context: AssetCheckExecutionContext,
+    issues: pd.DataFrame,
+    *,
+    report_dir: str,
+    skip_invalid_rows: bool = False,
+    what: str,
+) -> AssetCheckResult:
+    """Pass when ``issues`` has no error; else fail (ERROR, or WARN when rows are skipped)."""
+    issues = issues.reindex(columns=ISSUE_COLUMNS)
+    errors = issues[issues["severity"] == "error"]
+    warnings = issues[issues["severity"] != "error"]
+    check_name = context.op_def.name
+    metadata: dict = {
+        "errors": MetadataValue.int(len(errors)),
+        "warnings": MetadataValue.int(len(warnings)),
+    }
+    if not issues.empty:
+        csv_path = _write_issues(report_dir, context.run_id, check_name, issues)
+        metadata["offending_rows"] = MetadataValue.md(markdown_table(issues, INLINE_ROWS))
+        metadata["all_rows_csv"] = MetadataValue.path(str(csv_path))
+    for line in issue_lines(warnings):
+        context.log.warning(f"{what}: {line}")
+    if errors.empty:
+        return AssetCheckResult(passed=True, metadata=metadata,
+                                description=f"{what}: no errors ({len(warnings)} warnings)")
+    log = context.log.warning if skip_invalid_rows else context.log.error
+    summary = f"{what}: {len(errors)} error(s)"
+    log(summary + "\n  " + "\n  ".join(issue_lines(errors, limit=10)))
+    if skip_invalid_rows:
+        return AssetCheckResult(
+            passed=False, severity=AssetCheckSeverity.WARN, metadata=metadata,
+            description=f"{summary}; skip_invalid_rows is on, so the affected files are skipped",
+        )
+    return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR, metadata=metadata,
+                            description=f"{summary}; nothing will be written")
+
+
+def _write_issues(report_dir: str, run_id: str, check_name: str, issues: pd.DataFrame) -> Path:
+    return write_csv(run_dir(report_dir, run_id) / "checks" / f"{check_name}.csv", issues)

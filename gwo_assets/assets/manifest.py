@@ -1,0 +1,92 @@
+"""Step 0: read the GWO manifest (local path or s3://), normalize it and validate it.
+
+A file that is not a readable GWO manifest fails this asset with one sentence;
+row-level problems are reported by the blocking check beside it, so nothing
+downstream (and no write) runs until the manifest is clean.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from dagster import AssetCheckExecutionContext, AssetExecutionContext, Failure, MetadataValue, asset, asset_check
+
+from gwo_assets.assets.check_results import issues_check_result
+from gwo_assets.assets.metadata import frame_metadata
+from gwo_assets.core.kf_ids import is_s3_uri
+from gwo_assets.core.manifest import check_is_gwo_manifest, normalize_manifest, read_manifest_bytes
+from gwo_assets.core.manifest_rules import validate_manifest
+from gwo_assets.errors import GwoError, ManifestError
+from gwo_assets.resources.run_settings import IngestSettings
+from gwo_assets.resources.s3 import S3Resource, read_object_bytes
+
+
+@dataclass
+class GwoManifest:
+    """The normalized manifest (one row per file, source read, biospecimen) and its issues."""
+
+    source: str
+    sha256: str
+    rows: pd.DataFrame
+    issues: pd.DataFrame
+
+    @property
+    def filepaths(self) -> list[str]:
+        return sorted(self.rows["filepath"].dropna().unique().tolist())
+
+
+def read_manifest_source(location: str, s3: S3Resource) -> tuple[bytes, str]:
+    """Return the manifest's bytes and file name, from a local path or an s3:// URI."""
+    if is_s3_uri(location):
+        return read_object_bytes(s3.get_client(), location), location.rsplit("/", 1)[-1]
+    path = Path(location).expanduser()
+    if not path.is_file():
+        raise ManifestError(
+            f"Manifest not found: {location!r} is not a file (set ingest.manifest to a local "
+            "path or an s3://bucket/key URI)"
+        )
+    return path.read_bytes(), path.name
+
+
+def load_gwo_manifest(location: str, s3: S3Resource) -> GwoManifest:
+    data, name = read_manifest_source(location, s3)
+    raw = read_manifest_bytes(data, name)
+    check_is_gwo_manifest(list(raw.columns))
+    rows = normalize_manifest(raw)
+    return GwoManifest(source=location, sha256=hashlib.sha256(data).hexdigest(),
+                       rows=rows, issues=validate_manifest(rows))
+
+
+@asset(group_name="manifest", compute_kind="pandas")
+def gwo_manifest(context: AssetExecutionContext, ingest: IngestSettings, s3: S3Resource) -> GwoManifest:
+    """The GWO manifest, normalized: headers, kf_id case, one row per biospecimen."""
+    try:
+        manifest = load_gwo_manifest(ingest.manifest, s3)
+    except GwoError as error:
+        context.log.error(str(error))
+        raise Failure(description=str(error), allow_retries=False) from None
+    rows = manifest.rows
+    errors = int((manifest.issues["severity"] == "error").sum()) if len(manifest.issues) else 0
+    context.log.info(
+        f"Manifest {manifest.source}: {len(rows)} rows, {rows['filepath'].nunique()} harmonized "
+        f"files, {errors} row error(s)"
+    )
+    context.add_output_metadata({
+        **frame_metadata(rows),
+        "source": MetadataValue.text(manifest.source),
+        "sha256": MetadataValue.text(manifest.sha256),
+        "harmonized_files": MetadataValue.int(int(rows["filepath"].nunique())),
+        "biospecimens": MetadataValue.int(int(rows["biospecimen_id"].nunique())),
+        "row_errors": MetadataValue.int(errors),
+    })
+    return manifest
+
+
+@asset_check(asset=gwo_manifest, blocking=True,
+             description="Every required cell is filled and well formed: kf_id formats, s3:// "
+                         "URIs, DataService enums, rows of one file agree.")
+def manifest_is_well_formed(context: AssetCheckExecutionContext, ingest: IngestSettings,
+                            gwo_manifest: GwoManifest):
+    return issues_check_result(context, gwo_manifest.issues, report_dir=ingest.report_dir,
+                               skip_invalid_rows=ingest.skip_invalid_rows, what="Manifest rows")

@@ -1,0 +1,196 @@
+"""The run report: report.json, report.md and CSVs under ``report_dir/<run_id>/``.
+
+Built from the run's own event log (materialization metadata, check evaluations,
+step failures) plus the load results saved by the load steps, so the same code
+serves a finished run (the ``ingest_report`` asset) and a run stopped by a
+blocking check or an error (the job's failure hook).
+"""
+
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from dagster import (AssetExecutionContext, DagsterEventType, DagsterInstance, HookContext,
+                     MetadataValue, asset, failure_hook)
+
+from gwo_assets.assets.artifacts import run_dir, write_json
+from gwo_assets.assets.load import sequencing_experiment_genomic_files
+from gwo_assets.assets.metadata import markdown_table
+from gwo_assets.resources.dataservice import DataServiceResource, public_url
+from gwo_assets.resources.run_settings import IngestSettings
+
+LOAD_STEPS = ("genomic_files", "biospecimen_genomic_files", "sequencing_experiment_genomic_files")
+INLINE_ROWS = 50
+
+
+def _events(instance: DagsterInstance, run_id: str, event_type: DagsterEventType) -> list:
+    records = instance.get_records_for_run(run_id, of_type=event_type).records
+    return [record.event_log_entry.dagster_event for record in records]
+
+
+def _metadata_values(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {key: getattr(value, "value", value) for key, value in metadata.items()}
+
+
+def _load_results(folder: Path, name: str) -> pd.DataFrame | None:
+    path = folder / f"{name}.jsonl"
+    return pd.read_json(path, lines=True, dtype=False) if path.exists() and path.stat().st_size else None
+
+
+def step_counts(results: pd.DataFrame | None, dry_run: bool) -> dict[str, int]:
+    """create/update/unchanged/failed: planned in a dry run, done in a real run."""
+    if results is None:
+        return {"create": 0, "update": 0, "unchanged": 0, "failed": 0}
+    counted = results["status"] == ("planned" if dry_run else "done")
+    actions = results.loc[counted, "action"].value_counts()
+    return {"create": int(actions.get("create", 0)), "update": int(actions.get("update", 0)),
+            "unchanged": int((results["action"] == "unchanged").sum()),
+            "failed": int((results["status"] == "failed").sum())}
+
+
+def written_ids(results: pd.DataFrame | None) -> dict[str, list]:
+    """kf_ids created, and updated ones with their previous values (for undo)."""
+    if results is None:
+        return {"created": [], "updated": []}
+    done = results[results["status"] == "done"]
+    created = done.loc[done["action"] == "create", "kf_id"].tolist()
+    updated = done[done["action"] == "update"]
+    previous = updated["previous"] if "previous" in updated else [None] * len(updated)
+    return {"created": created,
+            "updated": [{"kf_id": k, "previous": p} for k, p in zip(updated["kf_id"], previous)]}
+
+
+def build_report(instance: DagsterInstance, run_id: str, ingest: IngestSettings,
+                 dataservice_url: str, failed: bool) -> dict[str, Any]:
+    folder = run_dir(ingest.report_dir, run_id)
+    materialized = {}
+    for event in _events(instance, run_id, DagsterEventType.ASSET_MATERIALIZATION):
+        mat = event.event_specific_data.materialization
+        materialized[mat.asset_key.to_user_string()] = _metadata_values(mat.metadata)
+    checks = []
+    for event in _events(instance, run_id, DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = event.event_specific_data
+        meta = _metadata_values(evaluation.metadata)
+        checks.append({
+            "name": evaluation.check_name, "asset": evaluation.asset_key.to_user_string(),
+            "passed": evaluation.passed, "severity": evaluation.severity.value,
+            "blocking": bool(evaluation.blocking), "description": evaluation.description,
+            "errors": meta.get("errors"), "warnings": meta.get("warnings"),
+            "offending_rows_csv": meta.get("all_rows_csv"),
+        })
+    errors = []
+    for event in _events(instance, run_id, DagsterEventType.STEP_FAILURE):
+        data = event.event_specific_data
+        reason = data.user_failure_data.description if data.user_failure_data else None
+        errors.append({"step": event.step_key,
+                       "message": reason or (data.error.message.strip() if data.error else "")})
+    results = {name: _load_results(folder, name) for name in LOAD_STEPS}
+    manifest_meta = materialized.get("gwo_manifest", {})
+    return {
+        "run_id": run_id,
+        "study_id": ingest.study_id,
+        "dry_run": ingest.dry_run,
+        "status": "failed" if failed or errors else "success",
+        "stopped_at": errors[0]["step"] if errors else None,
+        "inputs": {"study_id": ingest.study_id, "manifest": ingest.manifest,
+                   "manifest_sha256": manifest_meta.get("sha256"),
+                   "dataservice_url": dataservice_url, "dry_run": ingest.dry_run,
+                   "skip_invalid_rows": ingest.skip_invalid_rows,
+                   "gwo_assets_version": version("gwo_assets")},
+        "steps": {name: step_counts(results[name], ingest.dry_run) for name in LOAD_STEPS},
+        "assets": {key: {k: v for k, v in meta.items() if isinstance(v, (int, float, bool, str))
+                         and k not in ("preview",)} for key, meta in materialized.items()},
+        "checks": checks,
+        "kf_ids": {name: written_ids(results[name]) for name in LOAD_STEPS},
+        "errors": errors,
+        "folder": str(folder),
+    }
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    mode = "dry run (nothing written)" if report["dry_run"] else "real run"
+    lines = [f"# GWO ingest report: {report['status'].upper()}", "",
+             f"Run `{report['run_id']}`, study `{report['study_id']}`, {mode}.", ""]
+    if report["errors"]:
+        lines += [f"**Stopped at `{report['stopped_at']}`.**", ""]
+        lines += [f"- `{e['step']}`: {e['message'].splitlines()[0] if e['message'] else ''}"
+                  for e in report["errors"]] + [""]
+    inputs = report["inputs"]
+    lines += ["## Inputs", "", "| | |", "|---|---|"]
+    lines += [f"| {key} | `{value}` |" for key, value in inputs.items()] + [""]
+    verb = "planned" if report["dry_run"] else "done"
+    lines += [f"## Writes ({verb})", "", "| endpoint | create | update | unchanged | failed |",
+              "|---|---|---|---|---|"]
+    for name, counts in report["steps"].items():
+        lines.append(f"| {name} | {counts['create']} | {counts['update']} | "
+                     f"{counts['unchanged']} | {counts['failed']} |")
+    lines += ["", "## Checks", "", "| check | asset | result | severity | blocking |",
+              "|---|---|---|---|---|"]
+    for check in report["checks"]:
+        result = "passed" if check["passed"] else "**FAILED**"
+        lines.append(f"| {check['name']} | {check['asset']} | {result} | {check['severity']} | "
+                     f"{'yes' if check['blocking'] else 'no'} |")
+    for check in report["checks"]:
+        if check["offending_rows_csv"]:
+            lines += ["", f"### {check['name']}: {check['description'] or ''}", ""]
+            lines += [_csv_head_markdown(Path(check["offending_rows_csv"])),
+                      "", f"All rows: `{check['offending_rows_csv']}`"]
+    lines += ["", "## Steps", "", "| asset | rows | notes |", "|---|---|---|"]
+    for key, meta in report["assets"].items():
+        notes = ", ".join(f"{k}={v}" for k, v in meta.items()
+                          if k not in ("dagster/row_count",) and not isinstance(v, str))
+        lines.append(f"| {key} | {meta.get('dagster/row_count', '')} | {notes} |")
+    lines += ["", "## Written kf_ids", ""]
+    for name, ids in report["kf_ids"].items():
+        lines.append(f"- {name}: {len(ids['created'])} created, {len(ids['updated'])} updated")
+    lines += ["", f"Files: `{report['folder']}`"]
+    return "\n".join(lines) + "\n"
+
+
+def _csv_head_markdown(path: Path) -> str:
+    if not path.exists():
+        return "_(offending rows file missing)_"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=INLINE_ROWS)
+    return markdown_table(frame, INLINE_ROWS)
+
+
+def write_report(instance: DagsterInstance, run_id: str, ingest: IngestSettings,
+                 dataservice_url: str, failed: bool) -> tuple[dict[str, Any], str]:
+    report = build_report(instance, run_id, ingest, dataservice_url, failed)
+    markdown = render_markdown(report)
+    folder = Path(report["folder"])
+    write_json(folder / "report.json", report)
+    (folder / "report.md").write_text(markdown)
+    return report, markdown
+
+
+def summary_line(report: dict[str, Any]) -> str:
+    verb = "would write" if report["dry_run"] else "wrote"
+    parts = [f"{name}: {c['create']} create, {c['update']} update, {c['unchanged']} unchanged, "
+             f"{c['failed']} failed" for name, c in report["steps"].items()]
+    return (f"GWO ingest {report['status'].upper()} ({verb}) for {report['study_id']}. "
+            + "; ".join(parts) + f". Report: {report['folder']}/report.md")
+
+
+@asset(group_name="report", deps=[sequencing_experiment_genomic_files])
+def ingest_report(context: AssetExecutionContext, ingest: IngestSettings,
+                  dataservice: DataServiceResource) -> None:
+    """report.json + report.md for this run; the markdown shows here in the UI."""
+    report, markdown = write_report(context.instance, context.run_id, ingest,
+                                    public_url(dataservice.url), failed=False)
+    context.log.info(summary_line(report))
+    context.add_output_metadata({
+        "report": MetadataValue.md(markdown),
+        "report_json": MetadataValue.path(str(Path(report["folder"]) / "report.json")),
+        "status": MetadataValue.text(report["status"]),
+        "dry_run": MetadataValue.bool(report["dry_run"]),
+    })
+
+
+@failure_hook(required_resource_keys={"ingest", "dataservice"})
+def report_on_failure(context: HookContext) -> None:
+    """Write the report when a step fails, naming where the run stopped and why."""
+    report, _ = write_report(context.instance, context.run_id, context.resources.ingest,
+                             public_url(context.resources.dataservice.url), failed=True)
+    context.log.error(summary_line(report))

@@ -1,0 +1,95 @@
+"""Read-back reconciliation: did the load do exactly what the plan said, and nothing else?"""
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+RECONCILE_COLUMNS = ["check", "row", "column", "value", "expected", "suggestion", "severity"]
+TABLES = ("genomic_files", "biospecimen_genomic_files", "sequencing_experiment_genomic_files")
+LINK_TARGETS = {"biospecimen_genomic_files": "biospecimen_id",
+                "sequencing_experiment_genomic_files": "sequencing_experiment_id"}
+
+
+@dataclass
+class Expected:
+    """What the study should look like after the run.
+
+    ``files``: external_id -> desired body (fields to compare); ``links``: table ->
+    set of (genomic file external_id, target kf_id); ``written``: table -> kf_ids
+    the run created or updated (empty in a dry run).
+    """
+
+    files: dict[str, dict]
+    links: dict[str, set[tuple[str, str]]]
+    written: dict[str, set[str]]
+
+
+def reconcile(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame],
+              expected: Expected) -> pd.DataFrame:
+    """Differences between the read-back state and the expected one (empty = reconciled)."""
+    issues: list[dict] = []
+    files_after = after["genomic_files"]
+    by_external = files_after.groupby("external_id")["kf_id"].apply(list).to_dict() \
+        if len(files_after) else {}
+    records = files_after.set_index("kf_id").to_dict("index") if len(files_after) else {}
+    for external_id, desired in expected.files.items():
+        kf_ids = by_external.get(external_id, [])
+        if len(kf_ids) != 1:
+            issues.append(_issue("file_count", external_id, "external_id", len(kf_ids),
+                                 "exactly one genomic file"))
+            continue
+        record = records[kf_ids[0]]
+        for field, value in desired.items():
+            if _normalized(record.get(field)) != _normalized(value):
+                issues.append(_issue("file_field", external_id, field, record.get(field), value))
+    gf_external = {kf: rec.get("external_id") for kf, rec in records.items()}
+    for table, target in LINK_TARGETS.items():
+        links = after[table]
+        pairs = list(zip(links["genomic_file_id"].map(gf_external), links[target])) \
+            if len(links) else []
+        counts = pd.Series(pairs, dtype=object).value_counts().to_dict() if pairs else {}
+        for pair in expected.links[table]:
+            if counts.get(pair, 0) != 1:
+                issues.append(_issue("link_count", pair[0], target, f"{pair[1]} x{counts.get(pair, 0)}",
+                                     "exactly one link", table=table))
+    for table in TABLES:
+        issues += _unexpected_changes(table, before[table], after[table], expected.written[table])
+    return pd.DataFrame(issues, columns=RECONCILE_COLUMNS)
+
+
+def _unexpected_changes(table: str, before: pd.DataFrame, after: pd.DataFrame,
+                        written: set[str]) -> list[dict]:
+    """Records this run did not write must be exactly as they were before it."""
+    old = dict(zip(before["kf_id"], before["modified_at"])) if len(before) else {}
+    new = dict(zip(after["kf_id"], after["modified_at"])) if len(after) else {}
+    issues = []
+    for kf_id in sorted(set(new) - set(old) - written):
+        issues.append(_issue("unexpected_record", kf_id, "kf_id", kf_id,
+                             "no record this run did not create", table=table))
+    for kf_id in sorted(set(old) - set(new)):
+        issues.append(_issue("record_disappeared", kf_id, "kf_id", kf_id,
+                             "the record still present", table=table))
+    for kf_id in sorted((set(old) & set(new)) - written):
+        if old[kf_id] != new[kf_id]:
+            issues.append(_issue("record_modified", kf_id, "modified_at", new[kf_id],
+                                 f"unchanged ({old[kf_id]})", table=table))
+    return issues
+
+
+def _issue(check: str, subject: str, column: str, value: object, expected: object,
+           table: str = "genomic_files") -> dict:
+    return {"check": f"{table}:{check}", "row": None, "column": column,
+            "value": f"{subject}: {value}", "expected": str(expected),
+            "suggestion": "rerun the ingest (it converges) or inspect the record in the DataService",
+            "severity": "error"}
+
+
+def _normalized(value: object) -> object:
+    """Compare lists as sorted, dicts by items, so order never makes a false difference."""
+    if isinstance(value, list):
+        return sorted(map(str, value))
+    if isinstance(value, dict):
+        return sorted((str(k), str(v)) for k, v in value.items())
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return value

@@ -1,0 +1,61 @@
+"""The one Definitions object: assets, checks, jobs and resources of gwo_assets."""
+
+import os
+
+from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
+
+from gwo_assets.assets import links, load, manifest, plans, report, s3_metadata, study_tables
+from gwo_assets.resources.dataservice import DataServiceResource
+from gwo_assets.resources.run_settings import IngestSettings
+from gwo_assets.resources.s3 import S3Resource
+
+ASSETS = [
+    manifest.gwo_manifest,
+    s3_metadata.harmonized_file_s3_metadata,
+    *study_tables.STUDY_TABLE_ASSETS,
+    links.study_source_files,
+    links.harmonized_file_sources,
+    plans.existing_harmonized_files,
+    plans.genomic_files_plan,
+    plans.biospecimen_links_plan,
+    plans.experiment_links_plan,
+    load.genomic_files,
+    load.biospecimen_genomic_files,
+    load.sequencing_experiment_genomic_files,
+    report.ingest_report,
+]
+
+CHECKS = [
+    manifest.manifest_is_well_formed,
+    s3_metadata.harmonized_files_exist_in_s3,
+    links.manifest_matches_dataservice,
+    plans.no_file_more_open_than_sources,
+]
+
+ingest_gwo = define_asset_job(
+    "ingest_gwo",
+    selection=AssetSelection.all(),
+    description="Ingest a GWO manifest into the DataService: scrape S3, read the study, plan, "
+                "then (unless dry_run) write genomic files, biospecimen links, experiment links.",
+    executor_def=in_process_executor,
+    hooks={report.report_on_failure},
+)
+
+
+def _dataservice() -> DataServiceResource:
+    """URL from KF_DATASERVICE_URL (no default: nothing points at a real service unless
+    configured); the bearer token only ever from KF_DATASERVICE_TOKEN."""
+    token = EnvVar("KF_DATASERVICE_TOKEN") if os.environ.get("KF_DATASERVICE_TOKEN") else None
+    return DataServiceResource(url=EnvVar("KF_DATASERVICE_URL"), token=token)
+
+
+defs = Definitions(
+    assets=ASSETS,
+    asset_checks=CHECKS,
+    jobs=[ingest_gwo],
+    resources={
+        "ingest": IngestSettings.configure_at_launch(),
+        "dataservice": _dataservice(),
+        "s3": S3Resource(),
+    },
+)
