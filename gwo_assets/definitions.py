@@ -4,7 +4,8 @@ import os
 
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
 
-from gwo_assets.assets import links, load, manifest, plans, report, s3_metadata, study_tables
+from gwo_assets.assets import (links, load, manifest, plans, reconcile, report, s3_metadata,
+                               study_tables)
 from gwo_assets.resources.dataservice import DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 from gwo_assets.resources.s3 import S3Resource
@@ -30,6 +31,7 @@ CHECKS = [
     s3_metadata.harmonized_files_exist_in_s3,
     links.manifest_matches_dataservice,
     plans.no_file_more_open_than_sources,
+    reconcile.load_matches_plan,
 ]
 
 ingest_gwo = define_asset_job(

@@ -40,6 +40,7 @@ def issues_check_result(
     report_dir: str,
     skip_invalid_rows: bool = False,
     what: str,
+    extra_metadata: dict | None = None,
 ) -> AssetCheckResult:
     """Pass when ``issues`` has no error; else fail (ERROR, or WARN when rows are skipped)."""
     issues = issues.reindex(columns=ISSUE_COLUMNS)
@@ -49,6 +50,7 @@ def issues_check_result(
     metadata: dict = {
         "errors": MetadataValue.int(len(errors)),
         "warnings": MetadataValue.int(len(warnings)),
+        **(extra_metadata or {}),
     }
     if not issues.empty:
         csv_path = _write_issues(report_dir, context.run_id, check_name, issues)

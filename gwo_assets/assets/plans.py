@@ -94,7 +94,9 @@ def genomic_files_plan(context: AssetExecutionContext, ingest: IngestSettings,
     joined = harmonized_file_sources.joined
     joined = joined[~joined["filepath"].isin(skipped)]
     desired = genomic_file_payloads(rows, harmonized_file_s3_metadata, inherit_access(joined))
-    plan = plan_genomic_files(desired, existing_harmonized_files)
+    plan = plan_genomic_files(desired, existing_harmonized_files).merge(
+        desired[["external_id", "payload"]].rename(columns={"payload": "desired"}),
+        on="external_id", how="left")
     context.add_output_metadata(plan_metadata(
         plan, ["external_id", "action", "kf_id", "changed_fields"], len(skipped)))
     return plan

@@ -1,0 +1,67 @@
+"""Check 4: after the writes, read the study back and reconcile it with the plan.
+
+Each planned file must exist once with the planned fields, each planned link once,
+and nothing else of the study may have changed. In a dry run the expectation is
+that nothing changed at all, so the check is meaningful in both modes.
+"""
+
+import pandas as pd
+from dagster import AssetCheckExecutionContext, AssetIn, MetadataValue, asset_check
+
+from gwo_assets.assets.check_results import issues_check_result
+from gwo_assets.assets.load import sequencing_experiment_genomic_files
+from gwo_assets.assets.study_tables import records_frame
+from gwo_assets.core.reconcile import TABLES, Expected, reconcile
+from gwo_assets.resources.dataservice import DataServiceResource
+from gwo_assets.resources.run_settings import IngestSettings
+
+ENDPOINTS = {"genomic_files": "/genomic-files",
+             "biospecimen_genomic_files": "/biospecimen-genomic-files",
+             "sequencing_experiment_genomic_files": "/sequencing-experiment-genomic-files"}
+LINK_TARGETS = {"biospecimen_genomic_files": "biospecimen_id",
+                "sequencing_experiment_genomic_files": "sequencing_experiment_id"}
+
+
+def expected_state(dry_run: bool, file_plan: pd.DataFrame,
+                   results: dict[str, pd.DataFrame]) -> Expected:
+    """Real run: every planned row holds. Dry run: only what was already unchanged holds."""
+    keep = (lambda frame: frame) if not dry_run else (
+        lambda frame: frame[frame["action"] == "unchanged"])
+    files = keep(file_plan)
+    links = {table: set(zip(keep(results[table])["external_id"], keep(results[table])[target]))
+             for table, target in LINK_TARGETS.items()}
+    written = {table: set() if dry_run else
+               set(results[table].loc[results[table]["status"] == "done", "kf_id"].dropna())
+               for table in TABLES}
+    return Expected(files=dict(zip(files["external_id"], files["desired"])), links=links,
+                    written=written)
+
+
+@asset_check(
+    asset=sequencing_experiment_genomic_files, blocking=True,
+    additional_ins={name: AssetIn(name) for name in (
+        "genomic_files_plan", "genomic_files", "biospecimen_genomic_files",
+        "study_genomic_files", "study_biospecimen_genomic_files",
+        "study_sequencing_experiment_genomic_files")},
+    description="Read back from the DataService: every planned file and link exists exactly "
+                "once with the planned fields, and nothing else of the study changed.")
+def load_matches_plan(context: AssetCheckExecutionContext, ingest: IngestSettings,
+                      dataservice: DataServiceResource,
+                      sequencing_experiment_genomic_files: pd.DataFrame,
+                      genomic_files_plan: pd.DataFrame, genomic_files: pd.DataFrame,
+                      biospecimen_genomic_files: pd.DataFrame, study_genomic_files: pd.DataFrame,
+                      study_biospecimen_genomic_files: pd.DataFrame,
+                      study_sequencing_experiment_genomic_files: pd.DataFrame):
+    client = dataservice.get_client()
+    after = {table: records_frame(client.list_all(endpoint, {"study_id": ingest.study_id}), endpoint)
+             for table, endpoint in ENDPOINTS.items()}
+    before = {"genomic_files": study_genomic_files,
+              "biospecimen_genomic_files": study_biospecimen_genomic_files,
+              "sequencing_experiment_genomic_files": study_sequencing_experiment_genomic_files}
+    results = {"genomic_files": genomic_files,
+               "biospecimen_genomic_files": biospecimen_genomic_files,
+               "sequencing_experiment_genomic_files": sequencing_experiment_genomic_files}
+    issues = reconcile(before, after, expected_state(ingest.dry_run, genomic_files_plan, results))
+    return issues_check_result(
+        context, issues, report_dir=ingest.report_dir, what="Read-back reconciliation",
+        extra_metadata={"rows_read_back": MetadataValue.json({t: len(f) for t, f in after.items()})})
