@@ -1,0 +1,51 @@
+"""Dagster resource for the Kids First DataService: settings in, a client out."""
+
+from typing import Optional
+
+import dagster as dg
+from pydantic import Field
+
+from gwo_assets.resources.dataservice_client import (
+    MAX_PAGE_SIZE,
+    TOKEN_ENV_VAR,
+    CreateResult,
+    DataServiceClient,
+    Outcome,
+    flatten_record,
+)
+
+__all__ = ["CreateResult", "DataServiceClient", "DataServiceResource", "Outcome", "flatten_record"]
+
+
+class DataServiceResource(dg.ConfigurableResource):
+    """Where the DataService is and how hard to push it; ``get_client()`` per step.
+
+    The token is excluded from repr (``repr=False``) and should be bound from
+    ``dg.EnvVar("KF_DATASERVICE_TOKEN")`` so the UI shows the variable, not the value.
+    """
+
+    url: str = Field(description="Base URL of the DataService, e.g. https://kf-api-dataservice.example.org")
+    token: Optional[str] = Field(
+        default=None, repr=False,
+        description=f"Bearer token; bind from the {TOKEN_ENV_VAR} environment variable, never inline.")
+    connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for a connection.")
+    read_timeout: float = Field(
+        default=60.0, gt=0,
+        description="Seconds to wait for an answer; genomic-file lists cost one indexd lookup per row.")
+    page_size: int = Field(
+        default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE,
+        description="Rows per list page; the service caps it at 1000.")
+    max_concurrency: int = Field(default=8, ge=1, description="Write requests in flight at once.")
+    max_retries: int = Field(
+        default=5, ge=0,
+        description="Retries of a failed request (429/502/503/504, dropped connections; 500 at most twice).")
+    retry_max_seconds: float = Field(
+        default=60.0, gt=0, description="Upper bound on the time spent retrying one request.")
+
+    def get_client(self) -> DataServiceClient:
+        """A new pooled client; use it as a context manager so its connections close."""
+        return DataServiceClient(
+            self.url, self.token, connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout, page_size=self.page_size,
+            max_concurrency=self.max_concurrency, max_retries=self.max_retries,
+            retry_max_seconds=self.retry_max_seconds)

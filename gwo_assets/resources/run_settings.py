@@ -1,0 +1,39 @@
+"""Per-run parameters (resource key ``ingest``).
+
+Dagster replaces, not merges, a resource's bound config with run config, so the
+run-wide parameters live apart from the DataService/S3 connection settings.
+"""
+
+import dagster as dg
+from pydantic import Field, field_validator
+
+from gwo_assets.core.kf_ids import is_s3_uri, normalize_kf_id, validate_kf_id
+
+
+class IngestSettings(dg.ConfigurableResource):
+    """What to ingest for which study, and whether to write at all."""
+
+    study_id: str = Field(description="Kids First study kf_id, e.g. SD_0A1B2C3D.")
+    manifest: str = Field(description="GWO manifest: a local path or an s3://bucket/key URI.")
+    dry_run: bool = Field(
+        default=True,
+        description="Plan and report without writing; set false explicitly to write to the DataService.")
+    report_dir: str = Field(default="reports", description="Directory for the run report files.")
+    skip_invalid_rows: bool = Field(
+        default=False,
+        description="Load the valid rows and list the skipped invalid ones, instead of stopping.")
+
+    @field_validator("study_id")
+    @classmethod
+    def _study_id_is_a_kf_id(cls, value: str) -> str:
+        return validate_kf_id(normalize_kf_id(value), "SD")
+
+    @field_validator("manifest")
+    @classmethod
+    def _manifest_is_a_path_or_s3_uri(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("manifest is empty: give a local path or an s3://bucket/key URI")
+        if value.lower().startswith("s3:") and not is_s3_uri(value):
+            raise ValueError(f"{value!r} is not an s3://bucket/key URI")
+        return value
