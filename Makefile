@@ -1,0 +1,49 @@
+# gwo_assets: `make demo` runs the whole ingest on the embedded sandbox; `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+
+.PHONY: install demo test test-e2e bench sandbox ui clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+## demo: sandbox up, ingest_gwo dry run then real run, summary, sandbox down
+demo: install
+	$(BIN)/python -m gwo_assets.sandbox.demo
+
+## test: the fast test suite (unit, sandbox, in-process Dagster runs)
+test: install
+	$(BIN)/pytest -q
+
+## test-e2e: slower end-to-end runs (dagster CLI, web server + GraphQL)
+test-e2e: install
+	$(BIN)/pytest -q -m e2e
+
+## bench: benchmarks (not part of make test)
+bench: install
+	$(BIN)/python -m gwo_assets_tests.bench
+
+## sandbox: a long-running sandbox for the UI (prints its URLs, Ctrl-C stops it)
+sandbox: install
+	$(BIN)/python -m gwo_assets.sandbox up --specimens 50 --seed 7 --workdir .sandbox \
+		--dataservice-port 5055 --s3-port 5056
+
+## ui: the Dagster UI on http://127.0.0.1:3000 (run `make sandbox` in another terminal first)
+ui: install
+	KF_DATASERVICE_URL=http://127.0.0.1:5055 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+		$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf .sandbox .dagster_home reports

@@ -1,0 +1,82 @@
+"""`make demo`: start the sandbox, run ingest_gwo as a dry run then for real, summarize, stop.
+
+It drives the same CLI a user runs (`dagster job execute -m gwo_assets -j ingest_gwo -c ...`),
+with a run config rendered from examples/sandbox_run.yaml.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from gwo_assets.sandbox.stack import SandboxStack
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "sandbox_run.yaml"
+
+
+def render_run_config(info: dict, dry_run: bool, report_dir: Path) -> dict:
+    """examples/sandbox_run.yaml with this sandbox's URLs, study and manifest filled in."""
+    config = yaml.safe_load(EXAMPLE.read_text())
+    resources = config["resources"]
+    resources["ingest"]["config"].update(study_id=info["study_id"], manifest=info["manifest"],
+                                         dry_run=dry_run, report_dir=str(report_dir))
+    resources["dataservice"]["config"]["url"] = info["dataservice_url"]
+    resources["s3"]["config"]["endpoint_url"] = info["s3_endpoint_url"]
+    return config
+
+
+def sandbox_env(info: dict) -> dict[str, str]:
+    """Dummy AWS credentials for the moto server; nothing else of the caller's AWS setup."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_DEFAULT_REGION="us-east-1", KF_DATASERVICE_URL=info["dataservice_url"])
+    env.pop("KF_DATASERVICE_TOKEN", None)
+    return env
+
+
+def run_job(config_path: Path, env: dict[str, str]) -> int:
+    command = [sys.executable, "-m", "dagster", "job", "execute", "-m", "gwo_assets",
+               "-j", "ingest_gwo", "-c", str(config_path)]
+    return subprocess.run(command, env=env, cwd=REPO).returncode
+
+
+def newest_report(report_dir: Path) -> dict:
+    reports = sorted(report_dir.glob("*/report.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(reports[-1].read_text()) if reports else {}
+
+
+def print_summary(label: str, report: dict) -> None:
+    print(f"\n== {label}: {report.get('status', 'no report').upper()} "
+          f"({report.get('folder', '')}/report.md)")
+    for step, counts in report.get("steps", {}).items():
+        print(f"   {step:38s} create {counts['create']:5d}  update {counts['update']:5d}  "
+              f"unchanged {counts['unchanged']:5d}  failed {counts['failed']:5d}")
+
+
+def main() -> int:
+    workdir = REPO / ".sandbox"
+    report_dir = workdir / "reports"
+    with SandboxStack(specimens=50, seed=7, workdir=workdir) as stack:
+        info = stack.info
+        print(f"Sandbox up: DataService {info['dataservice_url']}, S3 {info['s3_endpoint_url']}, "
+              f"study {info['study_id']}, manifest {info['manifest']}")
+        env = sandbox_env(info)
+        outcomes = []
+        for label, dry_run in (("dry run", True), ("real run", False)):
+            config_path = workdir / f"run_{'dry' if dry_run else 'real'}.yaml"
+            config_path.write_text(yaml.safe_dump(render_run_config(info, dry_run, report_dir)))
+            print(f"\n== {label}: dagster job execute -m gwo_assets -j ingest_gwo -c {config_path}")
+            code = run_job(config_path, env)
+            outcomes.append((label, code, newest_report(report_dir)))
+        for label, code, report in outcomes:
+            print_summary(f"{label} (exit code {code})", report)
+        print(f"\nSandbox DataService writes received: {stack.dataservice.write_count()}")
+    return 0 if all(code == 0 for _, code, _ in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
