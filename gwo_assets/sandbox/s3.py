@@ -8,6 +8,7 @@ state, so a fresh sandbox starts empty, like a new moto process would.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from typing import Any
 
@@ -42,9 +43,9 @@ class _QuietRequestHandler(MotoRequestHandler):
 class SandboxS3:
     """moto's S3 on ``host:port`` (a free port when 0) with ready-made clients.
 
-    The werkzeug server is built in the caller's thread, so a busy port raises
-    ``OSError`` from ``start()`` instead of failing silently in a background
-    thread (which is what ``ThreadedMotoServer`` would do).
+    Same pieces as moto's ``ThreadedMotoServer``, but the socket is bound in
+    the caller's thread, so a busy port raises ``OSError`` from ``start()``
+    (``ThreadedMotoServer`` would hang waiting for its thread instead).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -63,10 +64,11 @@ class SandboxS3:
         global _live_servers
         if self._server is not None:
             return self
-        app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(
-            self.host, self.port, app, threaded=True, request_handler=_QuietRequestHandler
-        )
+        # Bind here: werkzeug would print and sys.exit(1) on a busy port.
+        with socket.create_server((self.host, self.port)) as listener:
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(self.host, self.port, app, threaded=True,
+                                       request_handler=_QuietRequestHandler, fd=listener.fileno())
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"sandbox-s3-{self.port}", daemon=True

@@ -73,7 +73,8 @@ class _Poster:
                                           "external_id": center.external_id})
 
     def family(self, family: Family) -> None:
-        self.post("/families", {"kf_id": family.kf_id, "external_id": family.external_id})
+        self.post("/families", {"kf_id": family.kf_id, "external_id": family.external_id,
+                                "family_type": "Trio"})
 
     def participant(self, participant: Participant, study_id: str) -> None:
         body = {"kf_id": participant.kf_id, "study_id": study_id,
@@ -105,6 +106,7 @@ class _Poster:
             "instrument_model": "NovaSeq 6000",
             "sequencing_center_id": experiment.sequencing_center_id,
             "library_name": f"LIB-{experiment.external_id}",
+            "library_strand": "Stranded" if experiment.strategy == "RNA-Seq" else "Unstranded",
         })
         for source in experiment.files:
             self.post("/genomic-files", _genomic_file_body(source))
