@@ -8,7 +8,7 @@ as soon as one source is controlled.
 
 import pandas as pd
 
-from gwo_assets.core.joins import ISSUE_COLUMNS, issue_rows
+from gwo_assets.core.joins import ISSUE_COLUMNS, issue_rows, with_columns
 
 OPEN_MARKERS = {"authz": "/open", "acl": "*"}
 
@@ -41,7 +41,7 @@ def more_open_than_sources(planned: pd.DataFrame, joined: pd.DataFrame) -> pd.Da
     entries); for an ``update`` or ``unchanged`` row (when ``planned`` has an
     ``action`` column) a missing field is left as stored and not checked.
     """
-    bodies = planned.reindex(columns=["external_id", "payload", "row", "action"])
+    bodies = with_columns(planned, ["external_id", "payload", "row", "action"])
     full_body = bodies["action"].isna() | (bodies["action"] == "create")
     sources = _sources(joined).rename(columns={"filepath": "external_id"})
     controlled_files = sources.loc[sources["controlled"], "external_id"].unique()
@@ -97,7 +97,8 @@ def _missing_entries(
     required = sources.loc[sources["controlled"], ["external_id", field]].explode(field).dropna()
     required = required[required[field] != OPEN_MARKERS[field]].drop_duplicates()
     required = required[required["external_id"].isin(planned["external_id"])]
-    missing = required.merge(planned, how="left", indicator=True)
+    # object keys: an empty explode yields float columns, which pandas will not merge with strings
+    missing = required.astype(object).merge(planned.astype(object), how="left", indicator=True)
     missing = missing[missing["_merge"] == "left_only"].merge(
         bodies[["external_id", "row"]].drop_duplicates("external_id"), on="external_id"
     )
@@ -111,7 +112,8 @@ def _missing_entries(
 
 def _open_markers(bodies: pd.DataFrame, field: str, marker: str) -> pd.DataFrame:
     """Bodies of files with a controlled source that still grant open access."""
-    opens = pd.Series([marker in (body.get(field) or []) for body in bodies["payload"]], index=bodies.index)
+    opens = pd.Series([marker in (body.get(field) or []) for body in bodies["payload"]], index=bodies.index,
+                      dtype=bool)
     flagged = bodies[opens]
     return _issues(
         flagged,
@@ -123,7 +125,7 @@ def _open_markers(bodies: pd.DataFrame, field: str, marker: str) -> pd.DataFrame
 
 def _sets_field(bodies: pd.DataFrame, full_body: pd.Series, field: str) -> pd.Series:
     """Rows whose body decides ``field``: every full body, and partial ones that carry it."""
-    return full_body | pd.Series([field in body for body in bodies["payload"]], index=bodies.index)
+    return full_body | pd.Series([field in body for body in bodies["payload"]], index=bodies.index, dtype=bool)
 
 
 def _issues(rows: pd.DataFrame, *, column: str, value: pd.Series, expected: str) -> pd.DataFrame:

@@ -59,8 +59,8 @@ def join_study_sources(
     the manifest join can still tell "source found, no experiment" apart from
     "source unknown".
     """
-    files = genomic_files.reindex(
-        columns=["kf_id", "external_id", "is_harmonized", "visible", "controlled_access", "authz", "acl"]
+    files = with_columns(
+        genomic_files, ["kf_id", "external_id", "is_harmonized", "visible", "controlled_access", "authz", "acl"]
     )
     files = files[~_flag(files["is_harmonized"], default=False) & _flag(files["visible"], default=True)]
     files = files.drop_duplicates("kf_id").rename(
@@ -89,7 +89,7 @@ def join_manifest_to_sources(manifest: pd.DataFrame, sources: pd.DataFrame) -> p
     ``biospecimen_fallback`` (no Source Read: every source of the biospecimen) or
     ``unmatched``.
     """
-    sources = sources.reindex(columns=SOURCE_COLUMNS)
+    sources = with_columns(sources, SOURCE_COLUMNS)
     has_read = _present(manifest["source_read"])
 
     by_read = sources.drop(columns="biospecimen_id").drop_duplicates(
@@ -138,8 +138,8 @@ def logical_issues(
     wrong study or participant, a source read that is not a source, outputs that
     mix experiment strategies.
     """
-    study_biospecimens = study_biospecimens.reindex(columns=["kf_id", "participant_id"])
-    sources = sources.reindex(columns=SOURCE_COLUMNS)
+    study_biospecimens = with_columns(study_biospecimens, ["kf_id", "participant_id"])
+    sources = with_columns(sources, SOURCE_COLUMNS)
     issues = [
         _unknown_biospecimens(manifest, study_biospecimens),
         _participant_mismatches(manifest, study_biospecimens),
@@ -302,8 +302,19 @@ def issue_rows(
     )
 
 
+def with_columns(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame[columns]``, a missing column added as all-None ``object``.
+
+    DataService tables of an empty study arrive with no columns at all; pandas
+    refuses to merge an empty float column (what ``reindex`` adds) with an
+    empty string one, so added columns must be ``object``.
+    """
+    missing = [column for column in columns if column not in frame.columns]
+    return frame.reindex(columns=columns).astype(dict.fromkeys(missing, object))
+
+
 def _visible(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    frame = frame.reindex(columns=columns + ["visible"])
+    frame = with_columns(frame, columns + ["visible"])
     return frame.loc[_flag(frame["visible"], default=True), columns].drop_duplicates()
 
 

@@ -8,9 +8,12 @@ a stored one.
 
 import base64
 import binascii
+import re
 
 import numpy as np
 import pandas as pd
+
+from gwo_assets.core.joins import with_columns
 
 # Kids First file_format values by extension; the longest matching extension wins.
 FILE_FORMATS = {
@@ -52,6 +55,7 @@ FILE_FORMATS = {
     ".rsem.genes.results.gz": "tsv",
     ".rsem.isoforms.results.gz": "tsv",
 }
+_KNOWN_EXTENSION = "(" + "|".join(re.escape(extension) for extension in FILE_FORMATS) + ")$"
 COLD_STORAGE_CLASSES = ["GLACIER", "DEEP_ARCHIVE"]
 BODY_FIELDS = [
     "external_id",
@@ -87,11 +91,10 @@ def file_format(filename: str) -> str:
 def file_formats(filenames: pd.Series) -> pd.Series:
     """Vectorized :func:`file_format`: known extension, else the last extension."""
     names = filenames.astype("string").str.lower()
-    formats = pd.Series(pd.NA, index=names.index, dtype="string")
-    for extension in sorted(FILE_FORMATS, key=len, reverse=True):
-        formats = formats.mask(formats.isna() & names.str.endswith(extension), FILE_FORMATS[extension])
-    last_extension = names.str.rsplit("/", n=1).str[-1].str.rsplit(".", n=1).str[1].astype("string")
-    return formats.fillna(last_extension).fillna("").astype(object)
+    # The leftmost match that runs to the end is the longest known extension.
+    known = names.str.extract(_KNOWN_EXTENSION, expand=False).map(FILE_FORMATS)
+    last = names.str.extract(r"\.([^./]+)$", expand=False)
+    return known.fillna(last).fillna("").astype(object)
 
 
 def genomic_file_payloads(
@@ -104,16 +107,16 @@ def genomic_file_payloads(
     is controlled with empty authz/acl.
     """
     files = (
-        manifest.reindex(columns=["row", "filepath", "data_type", "workflow_type", "cavatica_id"])
+        with_columns(manifest, ["row", "filepath", "data_type", "workflow_type", "cavatica_id"])
         .sort_values("row", kind="stable")
         .groupby("filepath", sort=False)
         .first()
         .reset_index()
     )
-    files = files.merge(s3_meta.reindex(columns=["filepath", "size", "storage_class", "etag", "md5",
-                                                 *S3_CHECKSUMS]), on="filepath", how="left")
-    files = files.merge(access.reindex(columns=["filepath", "controlled_access", "authz", "acl"]),
-                        on="filepath", how="left")
+    s3_columns = ["filepath", "size", "storage_class", "etag", "md5", *S3_CHECKSUMS]
+    files = files.merge(with_columns(s3_meta, s3_columns), on="filepath", how="left")
+    access_columns = ["filepath", "controlled_access", "authz", "acl"]
+    files = files.merge(with_columns(access, access_columns), on="filepath", how="left")
 
     bodies = pd.DataFrame({"row": files["row"], "external_id": files["filepath"]})
     bodies["urls"] = [[filepath] for filepath in files["filepath"]]
@@ -130,10 +133,7 @@ def genomic_file_payloads(
         bodies[field] = [entries if isinstance(entries, list) else [] for entries in files[field]]
     bodies["cavatica_file_id"] = files["cavatica_id"] if cavatica else None
     bodies["visible"] = True
-    bodies["payload"] = [
-        {field: value for field, value in record.items() if not _missing(value)}
-        for record in bodies[BODY_FIELDS].to_dict("records")
-    ]
+    bodies["payload"] = _records_without_nulls(bodies[BODY_FIELDS])
     return bodies
 
 
@@ -155,9 +155,7 @@ def _hashes(files: pd.DataFrame) -> list[dict | None]:
     }
     for column, (hash_type, length) in S3_CHECKSUMS.items():
         columns[hash_type] = [_base64_to_hex(value, length) for value in files[column]]
-    records = pd.DataFrame(columns, index=files.index).to_dict("records")
-    hashes = [{key: value for key, value in record.items() if not _missing(value)} for record in records]
-    return [record or None for record in hashes]
+    return [hashes or None for hashes in _records_without_nulls(pd.DataFrame(columns, index=files.index))]
 
 
 def _base64_to_hex(value: object, length: int) -> str | None:
@@ -181,5 +179,10 @@ def _availability(storage_class: pd.Series) -> pd.Series:
     return pd.Series(values, index=storage_class.index, dtype=object)
 
 
-def _missing(value: object) -> bool:
-    return value is None or (not isinstance(value, (list, dict)) and bool(pd.isna(value)))
+def _records_without_nulls(frame: pd.DataFrame) -> list[dict]:
+    """Row dicts of plain Python values, leaving out missing cells (None/NaN/NA)."""
+    values = frame.astype(object).where(frame.notna(), None)
+    return [
+        {field: value for field, value in record.items() if value is not None}
+        for record in values.to_dict("records")
+    ]

@@ -1,0 +1,148 @@
+"""Desired vs existing DataService state -> what each write step must do.
+
+The DataService does not make genomic-file external_ids unique, so a rerun is
+only idempotent because we look first: a file that exists is updated in place
+(only the fields that differ) or left alone, and a link that exists is not
+posted again.
+"""
+
+import numpy as np
+import pandas as pd
+
+from gwo_assets.core.joins import with_columns
+
+ACTIONS = ["create", "update", "unchanged"]
+# The fields our bodies set; only these are compared with the stored record.
+COMPARED_FIELDS = [
+    "size",
+    "hashes",
+    "urls",
+    "file_name",
+    "file_format",
+    "data_type",
+    "workflow_type",
+    "is_harmonized",
+    "availability",
+    "controlled_access",
+    "authz",
+    "acl",
+    "cavatica_file_id",
+    "visible",
+]
+UNORDERED_FIELDS = {"authz", "acl"}
+PLAN_COLUMNS = ["external_id", "action", "kf_id", "payload", "previous", "duplicates", "changed_fields", "row"]
+
+
+def plan_genomic_files(desired: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:
+    """Per desired file: create, update (changed fields only) or unchanged.
+
+    ``desired`` is the payload table (``external_id, payload[, row]``);
+    ``existing`` the DataService records with those external_ids. When several
+    records share an external_id the oldest is reused and the others are listed
+    in ``duplicates``, never touched.
+    """
+    existing = with_columns(existing, ["kf_id", "external_id", "created_at", *COMPARED_FIELDS])
+    ordered = existing.assign(
+        created=pd.to_datetime(existing["created_at"], utc=True, format="ISO8601", errors="coerce")
+    ).sort_values(["external_id", "created", "kf_id"], na_position="last", kind="stable")
+    duplicates = ordered[ordered.duplicated("external_id")].groupby("external_id")["kf_id"].agg(list)
+    reused = ordered.drop_duplicates("external_id")[["external_id", "kf_id", *COMPARED_FIELDS]]
+
+    plan = with_columns(desired, ["external_id", "payload", "row"]).merge(reused, how="left", on="external_id")
+    stored = plan[COMPARED_FIELDS].to_dict("records")
+    changes = [_changes(body, record) for body, record in zip(plan["payload"], stored)]
+    is_new = plan["kf_id"].isna()
+    plan["action"] = [
+        "create" if new else "update" if changed else "unchanged" for new, changed in zip(is_new, changes)
+    ]
+    plan["payload"] = [body if new else changed for body, new, changed in zip(plan["payload"], is_new, changes)]
+    plan["previous"] = [
+        {} if new else {field: _stored(record[field]) for field in changed}
+        for new, changed, record in zip(is_new, changes, stored)
+    ]
+    plan["changed_fields"] = [[] if new else list(changed) for new, changed in zip(is_new, changes)]
+    plan["kf_id"] = plan["kf_id"].astype(object).where(~is_new, None)
+    plan["duplicates"] = [found if isinstance(found, list) else [] for found in plan["external_id"].map(duplicates)]
+    return plan[PLAN_COLUMNS]
+
+
+def plan_links(
+    desired: pd.DataFrame, existing_links: pd.DataFrame, gf_ids: pd.DataFrame, target: str
+) -> pd.DataFrame:
+    """Per desired (filepath, ``target``) link: create, or unchanged when it already exists.
+
+    ``gf_ids`` maps ``external_id`` to the ``kf_id`` of files that already exist
+    (one per external_id: the one the genomic-file plan reuses). A link of a
+    file still to be created has ``genomic_file_id`` None.
+    """
+    wanted = _wanted_links(desired, target).merge(_file_ids(gf_ids), how="left", on="external_id")
+    links = _existing_links(existing_links, target)
+    plan = wanted.merge(links, how="left", on=["genomic_file_id", target])
+    plan["action"] = plan["kf_id"].notna().map({True: "unchanged", False: "create"})
+    plan["genomic_file_id"] = plan["genomic_file_id"].astype(object).where(plan["genomic_file_id"].notna(), None)
+    plan["kf_id"] = plan["kf_id"].astype(object).where(plan["kf_id"].notna(), None)
+    return plan[["external_id", "genomic_file_id", target, "action", "kf_id"]]
+
+
+def extra_links(
+    desired: pd.DataFrame, existing_links: pd.DataFrame, gf_ids: pd.DataFrame, target: str
+) -> pd.DataFrame:
+    """Existing links of our files that the manifest does not ask for: reported, never deleted."""
+    links = _existing_links(existing_links, target).merge(_file_ids(gf_ids), on="genomic_file_id")
+    found = links.merge(_wanted_links(desired, target), how="left", on=["external_id", target], indicator=True)
+    extra = found[found["_merge"] == "left_only"]
+    return extra[["external_id", "genomic_file_id", target, "kf_id"]].reset_index(drop=True)
+
+
+def summarize_plan(plan: pd.DataFrame) -> dict[str, int]:
+    """Count of rows per action; the three standard actions are always present."""
+    counts = plan.reindex(columns=["action"])["action"].value_counts()
+    return {**dict.fromkeys(ACTIONS, 0), **{str(action): int(n) for action, n in counts.items()}}
+
+
+def _changes(body: dict, stored: dict) -> dict:
+    """Fields of ``body`` whose value differs from the stored one (hashes: the full dict)."""
+    return {
+        field: body[field]
+        for field in COMPARED_FIELDS
+        if field in body and _comparable(field, body[field]) != _comparable(field, stored[field])
+    }
+
+
+def _comparable(field: str, value: object) -> object:
+    """A value normalised for comparison: order-free authz/acl, dict hashes, int size."""
+    value = _stored(value)
+    if value is None:
+        return None
+    if field in UNORDERED_FIELDS:
+        return sorted(value)
+    if field == "hashes":
+        return dict(value)
+    if field == "urls":
+        return list(value)
+    if field == "size":
+        return int(value)
+    return value
+
+
+def _stored(value: object) -> object:
+    """None for a missing cell (NaN/NA/None), the value otherwise."""
+    if isinstance(value, (list, dict, tuple, np.ndarray)):
+        return value
+    return None if pd.isna(value) else value
+
+
+def _wanted_links(desired: pd.DataFrame, target: str) -> pd.DataFrame:
+    wanted = desired.loc[desired[target].notna(), ["filepath", target]].drop_duplicates()
+    return wanted.rename(columns={"filepath": "external_id"})
+
+
+def _file_ids(gf_ids: pd.DataFrame) -> pd.DataFrame:
+    return with_columns(gf_ids, ["external_id", "kf_id"]).rename(columns={"kf_id": "genomic_file_id"})
+
+
+def _existing_links(existing_links: pd.DataFrame, target: str) -> pd.DataFrame:
+    """Existing links keyed by (genomic_file_id, target); rows without a file cannot match anything."""
+    links = with_columns(existing_links, ["kf_id", "genomic_file_id", target])
+    return links[links["genomic_file_id"].notna()].drop_duplicates(["genomic_file_id", target])
+

@@ -1,0 +1,137 @@
+import pandas as pd
+
+from gwo_assets.core.plan import PLAN_COLUMNS, extra_links, plan_genomic_files, plan_links, summarize_plan
+
+CRAM = "s3://bucket/harmonized/pt1.cram"
+GVCF = "s3://bucket/harmonized/pt1.g.vcf.gz"
+STUDY = "/programs/SD_11111111"
+CONSENT = "/programs/phs001999.c1"
+
+
+def body(external_id=CRAM, **overrides):
+    return {
+        "external_id": external_id, "urls": [external_id], "file_name": external_id.rsplit("/", 1)[-1],
+        "file_format": "cram", "data_type": "Aligned Reads", "workflow_type": "Alignment",
+        "is_harmonized": True, "size": 100, "hashes": {"md5": "a" * 32, "etag": "a" * 32},
+        "availability": "Immediate Download", "controlled_access": True, "authz": [STUDY, CONSENT],
+        "acl": [], "visible": True, **overrides,
+    }
+
+
+def desired(*bodies):
+    return pd.DataFrame({"external_id": [b["external_id"] for b in bodies], "payload": list(bodies),
+                         "row": range(2, 2 + len(bodies))})
+
+
+def record(kf_id, created_at="2026-11-26T03:00:00.000000+00:00", **overrides):
+    """A stored DataService record as the client flattens it (with fields we never set)."""
+    stored = body(**overrides)
+    return {**stored, "kf_id": kf_id, "created_at": created_at, "latest_did": "uuid",
+            "reference_genome": "GRCh38", "metadata": {}}
+
+
+def test_new_file_is_created_with_the_full_body():
+    plan = plan_genomic_files(desired(body()), pd.DataFrame())
+
+    assert list(plan.columns) == PLAN_COLUMNS
+    row = plan.iloc[0]
+    assert (row["action"], row["kf_id"], row["payload"], row["previous"], row["duplicates"]) == (
+        "create", None, body(), {}, [])
+    assert row["row"] == 2
+
+
+def test_same_values_in_another_order_are_unchanged():
+    stored = record("GF_1", hashes={"etag": "a" * 32, "md5": "a" * 32}, authz=[CONSENT, STUDY])
+
+    plan = plan_genomic_files(desired(body()), pd.DataFrame([stored]))
+
+    assert plan.iloc[0][["action", "kf_id", "payload", "changed_fields"]].tolist() == [
+        "unchanged", "GF_1", {}, []]
+
+
+def test_changed_size_is_an_update_of_size_and_the_whole_hashes_dict():
+    stored = record("GF_1", size=99, hashes={"md5": "b" * 32})
+
+    row = plan_genomic_files(desired(body()), pd.DataFrame([stored])).iloc[0]
+
+    assert row["action"] == "update"
+    assert row["payload"] == {"size": 100, "hashes": {"md5": "a" * 32, "etag": "a" * 32}}
+    assert row["previous"] == {"size": 99, "hashes": {"md5": "b" * 32}}
+    assert row["changed_fields"] == ["size", "hashes"]
+
+
+def test_unset_stored_fields_are_updated_and_fields_we_do_not_send_are_left_alone():
+    stored = record("GF_1", controlled_access=None, cavatica_file_id="cav-1", file_name="")
+
+    row = plan_genomic_files(desired(body()), pd.DataFrame([stored])).iloc[0]
+
+    assert row["payload"] == {"file_name": "pt1.cram", "controlled_access": True}
+    assert row["previous"] == {"file_name": "", "controlled_access": None}
+
+
+def test_duplicates_by_external_id_reuse_the_oldest_and_list_the_others():
+    records = [
+        record("GF_NEW", created_at="2026-11-26T05:00:00.000000+00:00", size=1),
+        record("GF_OLD", created_at="2026-11-26T03:00:00.000000+00:00"),
+        record("GF_MID", created_at="2026-11-26T04:00:00.000000+00:00"),
+        record("GF_GVCF", external_id=GVCF),
+    ]
+
+    plan = plan_genomic_files(desired(body(), body(GVCF)), pd.DataFrame(records)).set_index("external_id")
+
+    assert plan.loc[CRAM, ["action", "kf_id", "duplicates"]].tolist() == ["unchanged", "GF_OLD", ["GF_MID", "GF_NEW"]]
+    assert plan.loc[GVCF, ["kf_id", "duplicates"]].tolist() == ["GF_GVCF", []]
+
+
+def test_summarize_plan_counts_every_action():
+    stored = pd.DataFrame([record("GF_1"), record("GF_2", external_id=GVCF, size=1)])
+    plan = plan_genomic_files(desired(body(), body(GVCF), body("s3://bucket/harmonized/new.cram")), stored)
+
+    assert summarize_plan(plan) == {"create": 1, "update": 1, "unchanged": 1}
+    assert summarize_plan(pd.DataFrame()) == {"create": 0, "update": 0, "unchanged": 0}
+
+
+WANTED = pd.DataFrame({"filepath": [CRAM, CRAM, GVCF, GVCF], "biospecimen_id": ["BS_1", "BS_2", "BS_1", None]})
+FILE_IDS = pd.DataFrame({"external_id": [CRAM], "kf_id": ["GF_1"]})
+LINKS = pd.DataFrame({"kf_id": ["BG_1", "BG_9", "BG_X"], "genomic_file_id": ["GF_1", "GF_1", "GF_OTHER"],
+                      "biospecimen_id": ["BS_1", "BS_9", "BS_2"]})
+
+
+def test_links_of_existing_files_are_unchanged_or_created_and_new_files_wait_for_their_id():
+    plan = plan_links(WANTED, LINKS, FILE_IDS, "biospecimen_id")
+
+    assert plan.values.tolist() == [
+        [CRAM, "GF_1", "BS_1", "unchanged", "BG_1"],
+        [CRAM, "GF_1", "BS_2", "create", None],
+        [GVCF, None, "BS_1", "create", None],
+    ]
+
+
+def test_links_on_an_empty_study_are_all_created():
+    plan = plan_links(WANTED, pd.DataFrame(), pd.DataFrame(), "biospecimen_id")
+
+    assert plan["action"].tolist() == ["create"] * 3
+    assert plan["genomic_file_id"].tolist() == [None] * 3
+
+
+def test_link_without_genomic_file_never_matches_a_file_to_create():
+    orphan = pd.DataFrame({"kf_id": ["BG_ORPHAN"], "genomic_file_id": [None], "biospecimen_id": ["BS_1"]})
+
+    plan = plan_links(WANTED, orphan, pd.DataFrame(), "biospecimen_id")
+
+    assert plan["kf_id"].tolist() == [None] * 3
+
+
+def test_extra_links_are_existing_links_of_our_files_the_manifest_does_not_ask_for():
+    extra = extra_links(WANTED, LINKS, FILE_IDS, "biospecimen_id")
+
+    assert extra.values.tolist() == [[CRAM, "GF_1", "BS_9", "BG_9"]]
+
+
+def test_experiment_links_use_the_same_rules():
+    wanted = pd.DataFrame({"filepath": [CRAM], "sequencing_experiment_id": ["SE_WGS"]})
+    links = pd.DataFrame({"kf_id": ["SG_1"], "genomic_file_id": ["GF_1"], "sequencing_experiment_id": ["SE_WGS"]})
+
+    plan = plan_links(wanted, links, FILE_IDS, "sequencing_experiment_id")
+
+    assert plan.values.tolist() == [[CRAM, "GF_1", "SE_WGS", "unchanged", "SG_1"]]
