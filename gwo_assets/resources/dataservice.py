@@ -12,9 +12,11 @@ from gwo_assets.resources.dataservice_client import (
     DataServiceClient,
     Outcome,
     flatten_record,
+    public_url,
 )
 
-__all__ = ["CreateResult", "DataServiceClient", "DataServiceResource", "Outcome", "flatten_record"]
+__all__ = ["CreateResult", "DataServiceClient", "DataServiceResource", "Outcome", "flatten_record",
+           "public_url"]
 
 
 class DataServiceResource(dg.ConfigurableResource):
@@ -24,23 +26,31 @@ class DataServiceResource(dg.ConfigurableResource):
     ``dg.EnvVar("KF_DATASERVICE_TOKEN")`` so the UI shows the variable, not the value.
     """
 
-    url: str = Field(description="Base URL of the DataService, e.g. https://kf-api-dataservice.example.org")
+    url: str = Field(
+        description="Base URL of the DataService, e.g. https://kf-api-dataservice.example.org")
     token: Optional[str] = Field(
         default=None, repr=False,
-        description=f"Bearer token; bind from the {TOKEN_ENV_VAR} environment variable, never inline.")
-    connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for a connection.")
+        description=f"Bearer token; bind it from the {TOKEN_ENV_VAR} environment variable.")
+    connect_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a connection.")
     read_timeout: float = Field(
         default=60.0, gt=0,
-        description="Seconds to wait for an answer; genomic-file lists cost one indexd lookup per row.")
+        description="Seconds to wait for an answer; a listed genomic file costs an indexd lookup.")
     page_size: int = Field(
         default=MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE,
         description="Rows per list page; the service caps it at 1000.")
     max_concurrency: int = Field(default=8, ge=1, description="Write requests in flight at once.")
     max_retries: int = Field(
         default=5, ge=0,
-        description="Retries of a failed request (429/502/503/504, dropped connections; 500 at most twice).")
+        description="Retries of a failed request (429/502/503/504, dropped connections; "
+                    "500 at most twice).")
     retry_max_seconds: float = Field(
         default=60.0, gt=0, description="Upper bound on the time spent retrying one request.")
+
+    @property
+    def public_url(self) -> str:
+        """The ``url`` setting without credentials, for messages and reports."""
+        return public_url(self.url)
 
     def get_client(self) -> DataServiceClient:
         """A new pooled client; use it as a context manager so its connections close."""

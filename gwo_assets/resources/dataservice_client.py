@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -98,6 +98,13 @@ def flatten_record(item: Mapping[str, Any], links: Mapping[str, Any] | None = No
     return record
 
 
+def public_url(url: str) -> str:
+    """``url`` fit for messages and reports: no user:password, query or fragment."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
 def normalize_endpoint(endpoint: str) -> str:
     """``genomic-files`` or ``/genomic-files/`` -> ``/genomic-files``; rejects anything else."""
     name = endpoint.strip("/")
@@ -109,8 +116,11 @@ def normalize_endpoint(endpoint: str) -> str:
 class _BoundedRetry(Retry):
     """urllib3 Retry bounded by time as well as count, that reports each retry.
 
-    ``on_retry(method, url)`` lets the client count requests urllib3 re-sends;
-    500 is retried at most ``RETRIES_ON_500`` times (see module docstring).
+    It gives up as soon as the next wait (backoff, or the server's Retry-After)
+    would end past ``time_budget`` seconds after the first failure, rather than
+    retry earlier than the server asked. ``on_retry(method, url)`` lets the client
+    count the requests urllib3 re-sends; 500 is retried at most ``RETRIES_ON_500``
+    times (see module docstring).
     """
 
     def __init__(self, *args: Any, time_budget: float = 60.0,
@@ -187,6 +197,7 @@ class DataServiceClient:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
         self.url = url.rstrip("/")
+        self.public_url = public_url(self.url)
         self._token = token
         self.page_size = page_size
         self.max_concurrency = max_concurrency
@@ -201,7 +212,7 @@ class DataServiceClient:
 
     def __repr__(self) -> str:
         token = "<set>" if self._token else None
-        return f"DataServiceClient(url={self.url!r}, token={token})"
+        return f"DataServiceClient(url={self.public_url!r}, token={token})"
 
     def __enter__(self) -> "DataServiceClient":
         return self
@@ -225,7 +236,6 @@ class DataServiceClient:
             backoff_factor=self.backoff_factor,
             backoff_jitter=self.backoff_factor,
             backoff_max=self.retry_max_seconds,
-            retry_after_max=int(self.retry_max_seconds),
             respect_retry_after_header=True,
             raise_on_status=False,
             time_budget=self.retry_max_seconds,
@@ -321,9 +331,9 @@ class DataServiceClient:
             if existing is not None:
                 return CreateResult(existing, recovered=True)
         raise DataServiceUnavailable(
-            f"POST {path} to the DataService at {self.url} failed {self.max_retries + 1} times "
-            f"({failure}) and the entity was not found afterwards: check the service and the "
-            "dataservice resource's `url` setting, then rerun",
+            f"POST {path} to the DataService at {self.public_url} failed "
+            f"{self.max_retries + 1} times ({failure}) and the entity was not found afterwards: "
+            "check the service and the dataservice resource's `url` setting, then rerun",
             status=None, method="POST", path=path)
 
     def run_concurrently(self, fn: Callable[[T], R], items: Iterable[T],
@@ -426,21 +436,22 @@ class DataServiceClient:
         if status in (401, 403):
             raise DataServiceAuthError(
                 f"DataService refused {where} with {status} \"{message}\": set {TOKEN_ENV_VAR} "
-                "to a valid token with access to this study",
+                "to a valid token for this DataService",
                 status=status, method=method, path=path, service_message=message)
         if status in (502, 503, 504):
             raise DataServiceUnavailable(
-                f"DataService at {self.url} answered {status} to {where} after retries: check "
-                "the service and the dataservice resource's `url` setting",
+                f"DataService at {self.public_url} answered {status} to {where} after retries: "
+                "check the service and the dataservice resource's `url` setting",
                 status=status, method=method, path=path, service_message=message)
         hint = "; lower the dataservice resource's `max_concurrency`" if status == 429 else ""
-        kind = f"answered {where} with non-JSON" if status < 300 else f"rejected {where} with {status}"
-        raise DataServiceError(f"DataService {kind}: \"{message}\"{hint}", status=status,
+        verdict = f"answered {where} with non-JSON" if status < 300 else (
+            f"rejected {where} with {status}")
+        raise DataServiceError(f"DataService {verdict}: \"{message}\"{hint}", status=status,
                                method=method, path=path, service_message=message)
 
     def _unavailable(self, method: str, path: str, error: BaseException) -> DataServiceUnavailable:
         return DataServiceUnavailable(
-            f"DataService at {self.url} is unavailable for {method} {path} "
+            f"DataService at {self.public_url} is unavailable for {method} {path} "
             f"({_failure_reason(error)}, after retries): check the dataservice resource's "
             "`url` setting and that the service is running",
             method=method, path=path)

@@ -17,7 +17,7 @@ class IngestSettings(dg.ConfigurableResource):
     manifest: str = Field(description="GWO manifest: a local path or an s3://bucket/key URI.")
     dry_run: bool = Field(
         default=True,
-        description="Plan and report without writing; set false explicitly to write to the DataService.")
+        description="Plan and report without writing; set false explicitly to write.")
     report_dir: str = Field(default="reports", description="Directory for the run report files.")
     skip_invalid_rows: bool = Field(
         default=False,

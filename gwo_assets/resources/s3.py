@@ -55,9 +55,11 @@ class S3Resource(dg.ConfigurableResource):
 
     region_name: str = Field(default="us-east-1", description="AWS region of the buckets.")
     endpoint_url: Optional[str] = Field(
-        default=None, description="S3-compatible endpoint (e.g. a local moto server); empty for AWS.")
+        default=None,
+        description="S3-compatible endpoint (e.g. a local moto server); empty for AWS.")
     profile_name: Optional[str] = Field(
-        default=None, description="AWS profile from ~/.aws; empty uses AWS_PROFILE or the default chain.")
+        default=None,
+        description="AWS profile from ~/.aws; empty uses AWS_PROFILE or the default chain.")
     max_concurrency: int = Field(default=16, ge=1, description="S3 requests in flight at once.")
 
     def get_client(self) -> Any:
@@ -68,20 +70,20 @@ class S3Resource(dg.ConfigurableResource):
             raise S3AccessError(
                 f"AWS profile {self.profile_name!r} was not found: fix the s3 resource's "
                 "`profile_name` or your ~/.aws/config") from error
-        config = Config(max_pool_connections=self.max_concurrency,
-                        retries={"mode": "standard", "max_attempts": 3},
+        # Attempts are left to AWS_MAX_ATTEMPTS / the profile (standard mode: 3).
+        config = Config(max_pool_connections=self.max_concurrency, retries={"mode": "standard"},
                         connect_timeout=5, read_timeout=60)
         return session.client("s3", endpoint_url=self.endpoint_url, config=config)
 
 
 def read_object_bytes(client: Any, uri: str) -> bytes:
-    """The whole object; ``FileNotFoundError`` when absent, as ``open()`` would raise."""
+    """The whole object (a manifest); every failure is a one-sentence ``S3AccessError``."""
     bucket, key = parse_s3_uri(uri)
     try:
         return client.get_object(Bucket=bucket, Key=key)["Body"].read()
     except (ClientError, BotoCoreError) as error:
         if _error_code(error) in _NOT_FOUND_CODES:
-            raise FileNotFoundError(f"{uri} does not exist") from error
+            raise S3AccessError(f"S3 object {uri} does not exist: check the URI") from error
         raise _access_error(error, client, bucket) or S3AccessError(
             f"Could not read {uri} ({_error_code(error)}): check the object and your access to it"
         ) from error
