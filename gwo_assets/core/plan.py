@@ -49,18 +49,14 @@ def plan_genomic_files(desired: pd.DataFrame, existing: pd.DataFrame) -> pd.Data
     reused = ordered.drop_duplicates("external_id")[["external_id", "kf_id", *COMPARED_FIELDS]]
 
     plan = with_columns(desired, ["external_id", "payload", "row"]).merge(reused, how="left", on="external_id")
-    stored = plan[COMPARED_FIELDS].to_dict("records")
-    changes = [_changes(body, record) for body, record in zip(plan["payload"], stored)]
     is_new = plan["kf_id"].isna()
-    plan["action"] = [
-        "create" if new else "update" if changed else "unchanged" for new, changed in zip(is_new, changes)
-    ]
-    plan["payload"] = [body if new else changed for body, new, changed in zip(plan["payload"], is_new, changes)]
-    plan["previous"] = [
-        {} if new else {field: _stored(record[field]) for field in changed}
-        for new, changed, record in zip(is_new, changes, stored)
-    ]
-    plan["changed_fields"] = [[] if new else list(changed) for new, changed in zip(is_new, changes)]
+    stored = [None if new else record for new, record in zip(is_new, plan[COMPARED_FIELDS].to_dict("records"))]
+    decisions = pd.DataFrame(
+        [_decide(body, record) for body, record in zip(plan["payload"], stored)],
+        columns=["action", "payload", "previous", "changed_fields"],
+        index=plan.index,
+    )
+    plan[decisions.columns] = decisions
     plan["kf_id"] = plan["kf_id"].astype(object).where(~is_new, None)
     plan["duplicates"] = [found if isinstance(found, list) else [] for found in plan["external_id"].map(duplicates)]
     return plan[PLAN_COLUMNS]
@@ -98,6 +94,15 @@ def summarize_plan(plan: pd.DataFrame) -> dict[str, int]:
     """Count of rows per action; the three standard actions are always present."""
     counts = plan.reindex(columns=["action"])["action"].value_counts()
     return {**dict.fromkeys(ACTIONS, 0), **{str(action): int(n) for action, n in counts.items()}}
+
+
+def _decide(body: dict, stored: dict | None) -> tuple[str, dict, dict, list[str]]:
+    """(action, payload, previous, changed_fields) of one file; ``stored`` None means new."""
+    if stored is None:
+        return "create", body, {}, []
+    changed = _changes(body, stored)
+    previous = {field: _stored(stored[field]) for field in changed}
+    return ("update" if changed else "unchanged"), changed, previous, list(changed)
 
 
 def _changes(body: dict, stored: dict) -> dict:

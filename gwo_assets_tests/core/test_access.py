@@ -118,3 +118,11 @@ def test_open_sources_allow_an_open_file_and_unknown_sources_do_not():
     issues = more_open_than_sources(bodies, sources)
 
     assert issues[["row", "column"]].values.tolist() == [[3, "controlled_access"]]
+
+
+def test_empty_inputs_give_empty_results():
+    empty_join = joined().reindex(columns=["row", "filepath", "source_genomic_file_id", "controlled_access",
+                                           "authz", "acl"])
+
+    assert inherit_access(empty_join).empty
+    assert more_open_than_sources(pd.DataFrame(columns=["external_id", "payload", "action"]), empty_join).empty

@@ -150,3 +150,10 @@ def test_file_without_inherited_access_is_controlled():
 def test_link_payloads():
     assert biospecimen_link_payload("GF_1", "BS_1") == {"biospecimen_id": "BS_1", "genomic_file_id": "GF_1"}
     assert experiment_link_payload("GF_1", "SE_1") == {"sequencing_experiment_id": "SE_1", "genomic_file_id": "GF_1"}
+
+
+def test_empty_manifest_gives_no_payloads():
+    bodies = genomic_file_payloads(manifest(), pd.DataFrame(), pd.DataFrame())
+
+    assert bodies.empty
+    assert "payload" in bodies.columns

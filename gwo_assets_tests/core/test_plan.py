@@ -135,3 +135,10 @@ def test_experiment_links_use_the_same_rules():
     plan = plan_links(wanted, links, FILE_IDS, "sequencing_experiment_id")
 
     assert plan.values.tolist() == [[CRAM, "GF_1", "SE_WGS", "unchanged", "SG_1"]]
+
+
+def test_nothing_desired_plans_nothing():
+    plan = plan_genomic_files(pd.DataFrame(columns=["external_id", "payload", "row"]), pd.DataFrame([record("GF_1")]))
+
+    assert plan.empty
+    assert list(plan.columns) == PLAN_COLUMNS
