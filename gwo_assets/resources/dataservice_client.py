@@ -12,6 +12,7 @@ Why it looks the way it does (see ``../shared/dataservice-contract/README.md``):
 
 import logging
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -56,6 +57,7 @@ KF_ID_PREFIX_BY_ENDPOINT = {
     "/families": "FM",
 }
 _RESERVED_LIST_PARAMS = frozenset({"limit", "after", "after_uuid", "kf_id"})
+_COLLECTION_NAME = re.compile(r"^[a-z]+(-[a-z]+)*$")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -108,7 +110,7 @@ def public_url(url: str) -> str:
 def normalize_endpoint(endpoint: str) -> str:
     """``genomic-files`` or ``/genomic-files/`` -> ``/genomic-files``; rejects anything else."""
     name = endpoint.strip("/")
-    if not name or not all(part.isalpha() for part in name.split("-")) or not name.islower():
+    if not _COLLECTION_NAME.match(name):
         raise ValueError(f"{endpoint!r} is not a DataService collection such as '/genomic-files'")
     return f"/{name}"
 
@@ -358,7 +360,7 @@ class DataServiceClient:
                 first_fatal.append(error)
                 stop.set()
                 return Outcome(item, error=error)
-            except Exception as error:  # noqa: BLE001 - recorded per item, by design
+            except Exception as error:  # recorded per item, by design
                 return Outcome(item, error=error)
 
         with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
@@ -430,7 +432,8 @@ class DataServiceClient:
             body = None
         if 200 <= status < 300 and isinstance(body, dict):
             return body
-        message = (body or {}).get("_status", {}).get("message") if isinstance(body, dict) else None
+        status_block = body.get("_status") if isinstance(body, dict) else None
+        message = status_block.get("message") if isinstance(status_block, dict) else None
         message = self._scrub(message or " ".join(response.text.split())[:200] or response.reason)
         where = f"{method} {path}"
         if status in (401, 403):

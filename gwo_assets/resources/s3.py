@@ -100,7 +100,7 @@ def scrape_objects(client: Any, uris: Sequence[str], max_workers: int,
     gets concurrent HEADs. A whole bucket is never listed.
     """
     filepaths = list(dict.fromkeys(uris))
-    requests: Counter[str] = Counter()
+    sent: Counter[str] = Counter()  # requests by kind: HEAD, LIST, HEAD_BUCKET
     rows: dict[str, dict] = {}
     targets: list[tuple[str, str, str]] = []
     for uri in filepaths:
@@ -113,7 +113,7 @@ def scrape_objects(client: Any, uris: Sequence[str], max_workers: int,
     for (bucket, directory), group in _group_by_directory(targets).items():
         listing = None
         if directory and len(group) >= list_threshold:
-            listing = _list_keys(client, bucket, directory, [key for _, _, key in group], requests)
+            listing = _list_keys(client, bucket, directory, [key for _, _, key in group], sent)
         if listing is None:
             to_head.extend(group)
             continue
@@ -131,11 +131,11 @@ def scrape_objects(client: Any, uris: Sequence[str], max_workers: int,
             on_progress(len(rows) + done_heads, len(filepaths))
 
     report_progress(0)
-    rows.update(_head_all(client, to_head, max_workers, requests, report_progress))
-    _raise_when_a_bucket_is_unreadable(client, targets, rows, requests)
+    rows.update(_head_all(client, to_head, max_workers, sent, report_progress))
+    _raise_when_a_bucket_is_unreadable(client, targets, rows, sent)
     frame = pd.DataFrame([rows[uri] for uri in filepaths], columns=list(METADATA_COLUMNS),
                          dtype=object).astype({"exists": bool})
-    return frame, _stats(frame, requests)
+    return frame, _stats(frame, sent)
 
 
 def _group_by_directory(targets: Sequence[tuple[str, str, str]]) -> dict:
@@ -147,7 +147,7 @@ def _group_by_directory(targets: Sequence[tuple[str, str, str]]) -> dict:
 
 
 def _list_keys(client: Any, bucket: str, directory: str, keys: Sequence[str],
-               requests: Counter) -> dict[str, dict] | None:
+               sent: Counter) -> dict[str, dict] | None:
     """Listing of one directory limited to the span of ``keys``; None when LIST is denied.
 
     ``StartAfter`` the smallest key minus its last character (a prefix of it, so
@@ -160,7 +160,7 @@ def _list_keys(client: Any, bucket: str, directory: str, keys: Sequence[str],
     listing: dict[str, dict] = {}
     try:
         for page in client.get_paginator("list_objects_v2").paginate(**kwargs):
-            requests["LIST"] += 1
+            sent["LIST"] += 1
             contents = page.get("Contents", [])
             listing.update((obj["Key"], obj) for obj in contents)
             if contents and contents[-1]["Key"] >= last:
@@ -173,7 +173,7 @@ def _list_keys(client: Any, bucket: str, directory: str, keys: Sequence[str],
 
 
 def _head_all(client: Any, targets: Sequence[tuple[str, str, str]], max_workers: int,
-              requests: Counter, report_progress: Callable[[int], None]) -> dict[str, dict]:
+              sent: Counter, report_progress: Callable[[int], None]) -> dict[str, dict]:
     """Concurrent HEADs; the first environment error cancels the rest and is raised."""
     rows: dict[str, dict] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, max_workers))
@@ -185,7 +185,7 @@ def _head_all(client: Any, targets: Sequence[tuple[str, str, str]], max_workers:
             report_progress(done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        requests["HEAD"] += sum(1 for future in futures if not future.cancelled())
+        sent["HEAD"] += sum(1 for future in futures if not future.cancelled())
     return rows
 
 
@@ -237,7 +237,7 @@ def _clean_etag(etag: str | None) -> str | None:
 
 
 def _raise_when_a_bucket_is_unreadable(client: Any, targets: Sequence[tuple[str, str, str]],
-                                       rows: dict[str, dict], requests: Counter) -> None:
+                                       rows: dict[str, dict], sent: Counter) -> None:
     """A bucket where every object is denied or missing is an environment problem.
 
     HEAD errors have no body, so a missing bucket looks like missing objects: one
@@ -252,7 +252,7 @@ def _raise_when_a_bucket_is_unreadable(client: Any, targets: Sequence[tuple[str,
                 f"Access to every object in S3 bucket {bucket!r} was denied: use credentials "
                 f"allowed to read it ({_CREDENTIALS_HINT})")
         if errors == {"NoSuchKey"}:
-            requests["HEAD_BUCKET"] += 1
+            sent["HEAD_BUCKET"] += 1
             try:
                 client.head_bucket(Bucket=bucket)
             except (ClientError, BotoCoreError) as error:
@@ -260,10 +260,10 @@ def _raise_when_a_bucket_is_unreadable(client: Any, targets: Sequence[tuple[str,
                     raise _no_such_bucket(bucket) from error
 
 
-def _stats(frame: pd.DataFrame, requests: Counter) -> dict:
+def _stats(frame: pd.DataFrame, sent: Counter) -> dict:
     found = frame[frame["exists"]]
     return {
-        "requests": dict(requests),
+        "requests": dict(sent),
         "objects": len(frame),
         "found": len(found),
         "missing": int((~frame["exists"]).sum()),
