@@ -196,6 +196,16 @@ def test_500_is_retried_only_twice_for_idempotent_requests(client):
 
 
 @responses.activate
+def test_a_retry_after_beyond_the_time_budget_stops_retrying():
+    responses.get(f"{BASE}/status", status=503, headers={"Retry-After": "120"},
+                  json=error_body(503, "maintenance"))
+    with DataServiceClient(BASE, retry_max_seconds=60) as ds:
+        with pytest.raises(DataServiceUnavailable, match="answered 503 to GET /status"):
+            ds.status()
+    assert len(responses.calls) == 1
+
+
+@responses.activate
 def test_4xx_is_not_retried_and_quotes_the_service_message_without_the_query(client):
     message = "could not retrieve entities: {'visible': ['Not a valid boolean.']}"
     responses.get(f"{BASE}/genomic-files", status=400, json=error_body(400, message))
@@ -234,6 +244,40 @@ def test_connection_refused_fails_fast_naming_the_url_setting():
     assert url in message and "`url`" in message and "connection refused" in message
     assert SENTINEL_TOKEN not in message and SENTINEL_TOKEN not in repr(caught.value)
     assert counts == {"GET /status": 3}  # the first try and two connect retries, no storm
+
+
+
+class _HangUpHandler(socketserver.BaseRequestHandler):
+    """Reads a request and closes without answering: the outcome is unknown to the client."""
+
+    def handle(self) -> None:
+        self.server.received.append(self.request.recv(65536).split(b" ", 1)[0].decode())
+
+
+@pytest.fixture
+def hang_up_server():
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _HangUpHandler)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_urllib3_resends_a_dropped_get_but_never_a_dropped_post(hang_up_server):
+    url = f"http://127.0.0.1:{hang_up_server.server_address[1]}"
+    lookups = []
+    with DataServiceClient(url, max_retries=2, backoff_factor=0) as ds:
+        with pytest.raises(DataServiceUnavailable, match="connection dropped"):
+            ds.status()
+        assert hang_up_server.received == ["GET"] * 3
+
+        result = ds.create("/genomic-files", {"urls": []},
+                           lambda: lookups.append(1) or {"kf_id": "GF_00000001"})
+
+    assert result.recovered and len(lookups) == 1
+    assert hang_up_server.received == ["GET"] * 3 + ["POST"]
 
 
 def test_token_is_absent_from_client_repr():
@@ -344,45 +388,3 @@ def test_run_concurrently_skips_the_rest_after_an_availability_error():
     assert outcomes[0].attempted and not any(outcome.attempted for outcome in outcomes[1:])
     assert all(isinstance(outcome.error, DataServiceUnavailable) for outcome in outcomes)
 
-
-@responses.activate
-def test_a_retry_after_beyond_the_time_budget_stops_retrying():
-    responses.get(f"{BASE}/status", status=503, headers={"Retry-After": "120"},
-                  json=error_body(503, "maintenance"))
-    with DataServiceClient(BASE, retry_max_seconds=60) as ds:
-        with pytest.raises(DataServiceUnavailable, match="answered 503 to GET /status"):
-            ds.status()
-    assert len(responses.calls) == 1
-
-
-class _HangUpHandler(socketserver.BaseRequestHandler):
-    """Reads a request and closes without answering: the outcome is unknown to the client."""
-
-    def handle(self) -> None:
-        self.server.received.append(self.request.recv(65536).split(b" ", 1)[0].decode())
-
-
-@pytest.fixture
-def hang_up_server():
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _HangUpHandler)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_urllib3_resends_a_dropped_get_but_never_a_dropped_post(hang_up_server):
-    url = f"http://127.0.0.1:{hang_up_server.server_address[1]}"
-    lookups = []
-    with DataServiceClient(url, max_retries=2, backoff_factor=0) as ds:
-        with pytest.raises(DataServiceUnavailable, match="connection dropped"):
-            ds.status()
-        assert hang_up_server.received == ["GET"] * 3
-
-        result = ds.create("/genomic-files", {"urls": []},
-                           lambda: lookups.append(1) or {"kf_id": "GF_00000001"})
-
-    assert result.recovered and len(lookups) == 1
-    assert hang_up_server.received == ["GET"] * 3 + ["POST"]

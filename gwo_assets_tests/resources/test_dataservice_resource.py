@@ -45,3 +45,9 @@ def test_token_bound_from_the_environment_reaches_the_request_header(monkeypatch
     assert result.success
     assert responses.calls[0].request.headers["Authorization"] == f"Bearer {SENTINEL_TOKEN}"
     assert SENTINEL_TOKEN not in repr(resource)
+
+
+def test_public_url_drops_credentials_query_and_trailing_slash():
+    resource = DataServiceResource(url="https://user:secret@ds.example.org/api/?debug=1")
+    assert resource.public_url == "https://ds.example.org/api"
+    assert "secret" not in repr(resource.get_client())
