@@ -1,0 +1,162 @@
+"""``python -m gwo_assets.sandbox up``: serve a sandbox stack until SIGINT/SIGTERM.
+
+stdout carries exactly one JSON line (the stack's coordinates) once the study
+is ready, so a caller can read one line and go; logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import logging
+import signal
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from gwo_assets.errors import GwoError
+from gwo_assets.sandbox.generator import MANIFEST_FORMATS
+from gwo_assets.sandbox.s3 import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+log = logging.getLogger("gwo_assets.sandbox")
+
+
+class UsageError(Exception):
+    """A setting the user must change (busy port, unwritable workdir): exit 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return _up(args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except GwoError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gwo_assets.sandbox",
+                                     description="Local DataService + S3 sandbox for gwo_assets.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start both servers, generate a study, serve until stopped")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--dataservice-port", type=_non_negative(int), default=0, help="0 = a free port")
+    up.add_argument("--s3-port", type=_non_negative(int), default=0, help="0 = a free port")
+    up.add_argument("--specimens", type=_non_negative(int), default=50, help="0 = empty servers")
+    up.add_argument("--seed", type=int, default=7)
+    up.add_argument("--workdir", type=Path, default=None,
+                    help="where the manifest goes (default: a temporary directory)")
+    up.add_argument("--bucket", default="gwo-sandbox")
+    up.add_argument("--manifest-format", choices=MANIFEST_FORMATS, default="tsv")
+    up.add_argument("--fault-rate", type=_rate, default=0.0,
+                    help="share of DataService requests answered 500/503")
+    up.add_argument("--lost-response-rate", type=_rate, default=0.0,
+                    help="share of DataService writes applied but never answered")
+    up.add_argument("--latency-ms", type=_non_negative(int), default=0)
+    return parser
+
+
+def _up(args: argparse.Namespace) -> int:
+    for name, port in (("--dataservice-port", args.dataservice_port), ("--s3-port", args.s3_port)):
+        _check_port_free(args.host, port, name)
+    if args.workdir is not None:
+        _check_writable(args.workdir)
+    # Imported late: the servers pull in flask/moto, not needed for --help or usage errors.
+    from gwo_assets.sandbox.dataservice import FaultConfig
+    from gwo_assets.sandbox.stack import SandboxStack
+
+    faults = None
+    if args.fault_rate or args.lost_response_rate or args.latency_ms:
+        faults = FaultConfig(error_rate=args.fault_rate, lost_response_rate=args.lost_response_rate,
+                             latency_ms=args.latency_ms, seed=args.seed)
+    stack = SandboxStack(host=args.host, dataservice_port=args.dataservice_port, s3_port=args.s3_port,
+                         specimens=args.specimens, seed=args.seed, workdir=args.workdir, faults=faults,
+                         bucket=args.bucket, manifest_format=args.manifest_format)
+    _stop_on_signals()
+    try:
+        stack.start()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise UsageError(f"a port on {args.host} is already in use ({error.strerror})") from None
+        raise
+    except KeyboardInterrupt:
+        return EXIT_OK
+    try:
+        print(json.dumps(_ready_line(stack)), flush=True)
+        log.info("sandbox ready; stop with Ctrl-C or SIGTERM")
+        while True:
+            signal.pause()
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        stack.stop()
+    return EXIT_OK
+
+
+def _ready_line(stack: Any) -> dict[str, Any]:
+    return {
+        **stack.info,
+        "aws_access_key_id": DUMMY_ACCESS_KEY_ID,
+        "aws_secret_access_key": DUMMY_SECRET_ACCESS_KEY,
+        "counts": stack.study.counts if stack.study else {},
+    }
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM behaves like Ctrl-C; a second signal during shutdown is ignored."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _check_port_free(host: str, port: int, option: str) -> None:
+    if port == 0:
+        return
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        reason = "is already in use" if error.errno == errno.EADDRINUSE else f"cannot be bound ({error.strerror})"
+        raise UsageError(f"{option} {port} on {host} {reason}; choose another port or 0 for a free one") from None
+
+
+def _check_writable(workdir: Path) -> None:
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=workdir):
+            pass
+    except OSError as error:
+        raise UsageError(f"--workdir {workdir} is not writable ({error.strerror or error})") from None
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a rate between 0 and 1")
+    return value
+
+
+def _non_negative(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text} must be >= 0")
+        return value
+
+    return parse
