@@ -47,7 +47,7 @@ _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 _CREDENTIALS_HINT = ("set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), "
                      "or the s3 resource's `profile_name`")
 
-Progress = Callable[[int, int], None]
+ProgressCallback = Callable[[int, int], None]  # (objects done, objects total)
 
 
 class S3Resource(dg.ConfigurableResource):
@@ -90,7 +90,7 @@ def read_object_bytes(client: Any, uri: str) -> bytes:
 
 
 def scrape_objects(client: Any, uris: Sequence[str], max_workers: int,
-                   on_progress: Progress | None = None, list_threshold: int = LIST_THRESHOLD,
+                   on_progress: ProgressCallback | None = None, list_threshold: int = LIST_THRESHOLD,
                    ) -> tuple[pd.DataFrame, dict]:
     """One metadata row per distinct URI, and request/outcome counts.
 
