@@ -269,8 +269,8 @@ def _refuse_duplicate_headers(headers: list[str], name: str) -> None:
 
 
 def _refuse_huge_cells(frame: pd.DataFrame, name: str) -> None:
-    for header in frame.columns:
-        lengths = frame[header].str.len()
+    for position, header in enumerate(frame.columns):
+        lengths = frame.iloc[:, position].str.len()
         if lengths.max() > MAX_CELL_CHARS:
             row = lengths.idxmax()
             raise ManifestError(

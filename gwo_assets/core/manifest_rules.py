@@ -1,14 +1,16 @@
 """Row-level checks of the manifest DataFrame -> the issues DataFrame of docs/architecture.md.
 
-Every check is a vectorized mask over the whole frame; explanations (what
-is wrong with *this* value, what was probably meant) are computed once per
-distinct bad value, which stay few even in a 100k-row manifest.
+Every check is a mask over the whole frame (a regex runs once per distinct
+value, never per row); explanations (what is wrong with *this* value, what
+was probably meant) are computed once per distinct bad value, which stay few
+even in a 100k-row manifest.
 """
 
 import re
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import pandas as pd
 
 from gwo_assets.core.enums import DATA_TYPES, WORKFLOW_TYPES
@@ -294,9 +296,7 @@ def _minority_rows(rows: pd.DataFrame, key: str, column: str) -> pd.DataFrame:
     Counted once per file row (not per exploded biospecimen); ties go to the
     value of the earliest row.
     """
-    distinct = rows.drop_duplicates(["row", key, column])
-    pairs = distinct.drop_duplicates([key, column])
-    distinct = distinct[distinct[key].isin(pairs.loc[pairs.duplicated(key, keep=False), key])]
+    distinct = rows[_has_several_values(rows[key], rows[column])].drop_duplicates(["row", key, column])
     if distinct.empty:
         return _issues(distinct, FILEPATH_CONFLICT, column, "", "")
     tallies = (
@@ -317,6 +317,14 @@ def _minority_rows(rows: pd.DataFrame, key: str, column: str) -> pd.DataFrame:
         for value in conflicting[key].unique()
     }
     return _issues(conflicting, FILEPATH_CONFLICT, column, expected[conflicting.index], conflicting[key].map(note))
+
+
+def _has_several_values(keys: pd.Series, values: pd.Series) -> np.ndarray:
+    """Mask of the rows whose key has more than one distinct value (on integer codes: fast)."""
+    codes = pd.DataFrame({"key": pd.factorize(keys)[0], "value": pd.factorize(values)[0]})
+    pairs = codes.drop_duplicates()
+    disputed = pairs.loc[pairs["key"].duplicated(keep=False), "key"]
+    return codes["key"].isin(disputed).to_numpy()
 
 
 def _filepath_is_source_read(manifest: pd.DataFrame) -> pd.DataFrame:
