@@ -32,19 +32,15 @@ def test_get_client_carries_the_settings():
 def test_token_bound_from_the_environment_reaches_the_request_header(monkeypatch):
     monkeypatch.setenv("KF_DATASERVICE_TOKEN", SENTINEL_TOKEN)
     responses.get("http://dataservice.test/status", json={"_status": {"code": 200}})
-
-    @dg.asset
-    def service_status(dataservice: DataServiceResource) -> dict:
-        with dataservice.get_client() as client:
-            return client.status()
-
     resource = DataServiceResource(url="http://dataservice.test",
                                    token=dg.EnvVar("KF_DATASERVICE_TOKEN"))
-    result = dg.materialize([service_status], resources={"dataservice": resource})
 
-    assert result.success
+    with dg.build_resources({"dataservice": resource}) as built:
+        with built.dataservice.get_client() as client:
+            client.status()
+
     assert responses.calls[0].request.headers["Authorization"] == f"Bearer {SENTINEL_TOKEN}"
-    assert SENTINEL_TOKEN not in repr(resource)
+    assert SENTINEL_TOKEN not in repr(resource) and SENTINEL_TOKEN not in repr(built.dataservice)
 
 
 def test_public_url_drops_credentials_query_and_trailing_slash():
