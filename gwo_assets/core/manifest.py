@@ -99,7 +99,7 @@ def read_manifest_bytes(data: bytes, name: str) -> pd.DataFrame:
 
     The index holds the file row numbers (header = row 1 for text; the sheet
     row for XLSX), cells are ``str`` (untrimmed) or None, fully blank rows and
-    blank-headed empty columns are dropped. The format comes from ``name``'s
+    blank-headed empty columns are dropped, ``attrs["source"]`` is ``name``. The format comes from ``name``'s
     extension (.tsv/.txt tab, .csv comma, .xlsx values only); the delimiter is
     sniffed from the header line when the extension is unknown or wrong.
     """
@@ -109,7 +109,9 @@ def read_manifest_bytes(data: bytes, name: str) -> pd.DataFrame:
         grid = _xlsx_grid(data, name)
     else:
         grid = _text_grid(data, name)
-    return _frame_from_grid(grid, name)
+    frame = _frame_from_grid(grid, name)
+    frame.attrs["source"] = name
+    return frame
 
 
 def _text_grid(data: bytes, name: str) -> pd.DataFrame:
@@ -133,6 +135,8 @@ def _text_grid(data: bytes, name: str) -> pd.DataFrame:
 def _decode(data: bytes, name: str) -> str:
     if data.startswith(b"PK\x03\x04"):
         raise ManifestError(f"{name} is a zip/XLSX file, not text; if it is an Excel workbook, name it .xlsx.")
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ManifestError(f"{name} is an old Excel .xls workbook; save it as .xlsx or as UTF-8 CSV.")
     if data.startswith(b"\x1f\x8b"):
         raise ManifestError(f"{name} is gzip-compressed; decompress it and give the .tsv/.csv inside.")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -346,22 +350,23 @@ def normalize_manifest(raw: pd.DataFrame) -> pd.DataFrame:
     value is reported as typed. Rows blank in every GWO column are dropped;
     duplicates are kept so validation can warn about them
     (``drop_duplicate_rows`` removes them afterwards). Unknown columns are
-    listed in ``attrs["unknown_columns"]``.
+    listed in ``attrs["unknown_columns"]``; ``attrs["source"]`` names the file.
     """
-    check_is_gwo_manifest(raw.columns)
+    source = raw.attrs.get("source", "The manifest")
+    check_is_gwo_manifest(raw.columns, source=source)
     source_of = {canonical_name(header): header for header in raw.columns}
     frame = pd.DataFrame(index=raw.index)
     for column in HEADERS:
         frame[column] = _trimmed(raw[source_of[column]]) if column in source_of else None
     frame = frame[frame.notna().any(axis=1)]
     if frame.empty:
-        raise ManifestError("The manifest has no data rows with any GWO value; fill in its rows.")
+        raise ManifestError(f"{source} has no data rows with any GWO value; fill in its rows.")
     frame = frame.rename_axis("row").reset_index()
     frame["row"] = frame["row"].astype("int64")
     frame = _explode_biospecimens(frame)
     for column in KF_ID_COLUMNS:
         frame[column] = _upper_when_valid(frame[column])
-    frame.attrs["unknown_columns"] = unknown_columns(raw.columns)
+    frame.attrs = {"source": source, "unknown_columns": unknown_columns(raw.columns)}
     return frame[OUTPUT_COLUMNS]
 
 

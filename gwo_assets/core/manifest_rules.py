@@ -268,6 +268,7 @@ def _enum_values(manifest: pd.DataFrame) -> list[pd.DataFrame]:
 
 
 def explain_enum(value: str, allowed: frozenset[str]) -> str:
+    """The value probably meant; short lists are spelled out, long ones would drown the message."""
     near = did_you_mean(value, allowed)
     if near:
         return near

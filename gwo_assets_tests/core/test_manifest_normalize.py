@@ -36,7 +36,7 @@ def test_optional_columns_are_read_and_unknown_columns_set_aside():
     ))
     assert manifest.loc[0, ["family_id", "cavatica_id", "cavatica_task_id"]].tolist() == [
         "FM_0A1B2C3D", "file-1", "task-1"]
-    assert manifest.attrs["unknown_columns"] == ["Notes"]
+    assert manifest.attrs == {"source": "The manifest", "unknown_columns": ["Notes"]}
     assert "Notes" not in manifest.columns
 
 
@@ -87,9 +87,11 @@ def test_rows_blank_in_every_gwo_column_are_dropped():
     assert manifest["row"].tolist() == [2, 4]
 
 
-def test_nothing_left_after_trimming_is_an_error():
-    with pytest.raises(ManifestError, match="no data rows"):
-        normalize_manifest(raw([" "] * 6))
+def test_nothing_left_after_trimming_is_an_error_naming_the_file():
+    spaces = raw([" "] * 6)
+    spaces.attrs["source"] = "gwo.tsv"
+    with pytest.raises(ManifestError, match="^gwo.tsv has no data rows"):
+        normalize_manifest(spaces)
 
 
 def test_a_frame_without_the_gwo_columns_is_refused():

@@ -36,10 +36,12 @@ def test_directory_is_refused(tmp_path: Path):
         read_manifest_file(tmp_path)
 
 
-def test_file_is_read_by_its_name(tmp_path: Path):
+def test_file_is_read_by_its_name_which_later_messages_use(tmp_path: Path):
     path = tmp_path / "gwo.csv"
     path.write_bytes(tsv(ROW, sep=","))
-    assert read_manifest_file(path).loc[2, "Filepath"] == ROW[0]
+    raw = read_manifest_file(path)
+    assert raw.loc[2, "Filepath"] == ROW[0]
+    assert raw.attrs["source"] == "gwo.csv"
 
 
 # ---------------------------------------------------------------- text
@@ -107,6 +109,7 @@ def test_duplicated_headers_after_normalization_are_named():
         (b"Filepath\n\xe9\n", r"not UTF-8 text: byte 0xE9 at offset 9 \(line 2\)"),
         (b"Filepath\x00\x01", "binary file, not a text manifest \\(NUL byte at offset 8\\)"),
         (b"\x1f\x8b\x08\x00", "gzip-compressed"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", "old Excel .xls workbook"),
         (b"PK\x03\x04rest", "zip/XLSX file"),
         (b"a\tb\n1\t2\t3\n", r"row 2 has 3 cells but the header has 2: .*unquoted tab"),
     ],
