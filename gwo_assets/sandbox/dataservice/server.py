@@ -26,8 +26,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: "_HttpServer"
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.send_error(400, "Bad Content-Length")
+            return
+        body = self.rfile.read(length) if length > 0 else b""
         reply = self.server.app.handle(self.command, self.path, body)
         if reply.body is None:
             self.close_connection = True  # the work is done; the answer is "lost"

@@ -85,6 +85,8 @@ def as_utc(value: datetime) -> datetime:
 
 
 def _client_kf_id(value: object, prefix: str) -> str:
+    if value is None:
+        raise Invalid([NOT_NULL])
     if not isinstance(value, str):
         raise Invalid([_TYPE_ERRORS[STR]])
     if len(value) > KF_ID_MAX_LENGTH:
