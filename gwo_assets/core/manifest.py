@@ -55,6 +55,7 @@ _HEADER_NOISE = re.compile(r"[\s_\-\ufeff]+")
 # Every Unicode space plus the invisible ones spreadsheets leave behind (zero-width space, BOM).
 _BLANKS = "".join(char for char in map(chr, range(0x3001)) if char.isspace()) + "\u200b\ufeff"
 _LIST_SEPARATORS = re.compile(r"[\s,;]+")
+_LEADING_BLANK_LINES = re.compile(r"(?:[ \t]*\r?\n)*")
 
 
 def header_key(header: str) -> str:
@@ -117,8 +118,9 @@ def read_manifest_bytes(data: bytes, name: str) -> pd.DataFrame:
 def _text_grid(data: bytes, name: str) -> pd.DataFrame:
     """Every cell as a string, indexed by file line number (records, when a quoted cell spans lines)."""
     text = _decode(data, name)
-    body = text.lstrip("\r\n")
-    first_row = text[: len(text) - len(body)].count("\n") + 1
+    leading_blank_lines = _LEADING_BLANK_LINES.match(text).group(0)
+    body = text[len(leading_blank_lines):]
+    first_row = leading_blank_lines.count("\n") + 1
     header_line = body.split("\n", 1)[0]
     delimiter = _pick_delimiter(header_line, PurePath(name).suffix.lower())
     try:

@@ -1,9 +1,11 @@
 """Reading bytes into the raw frame: formats, row numbers, and one-line errors."""
 
+import io
 import re
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 
 from gwo_assets.core.manifest import (
     MAX_CELL_CHARS,
@@ -54,7 +56,7 @@ def test_cells_are_strings_or_none_and_na_stays_text():
 
 
 def test_row_numbers_are_file_rows_despite_blank_lines():
-    data = b"\r\n\n" + tsv(ROW).replace(b"\n", b"\r\n", 1) + b"\n\n" + "\t".join(ROW).encode() + b"\n"
+    data = b"\r\n \t\n" + tsv(ROW).replace(b"\n", b"\r\n", 1) + b"\n\n" + "\t".join(ROW).encode() + b"\n"
     raw = read_manifest_bytes(data, "m.tsv")
     assert raw.index.tolist() == [4, 7]
     assert raw.index.name == "row"
@@ -141,9 +143,6 @@ def test_xlsx_formula_reads_excels_cached_value_and_is_never_evaluated():
 
 
 def test_xlsx_picks_the_sheet_with_the_filepath_header():
-    from openpyxl import Workbook
-    import io
-
     workbook = Workbook()
     workbook.active.append(["Instructions"])
     workbook.create_sheet("manifest").append(HEADER)

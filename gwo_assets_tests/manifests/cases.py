@@ -30,6 +30,8 @@ from pathlib import Path
 from string import Template
 from urllib.parse import quote
 
+from openpyxl import Workbook
+
 HERE = Path(__file__).parent
 HEADER = ["Filepath", "Source Read", "KF Biospecimen ID", "KF Participant ID", "Data Type", "Workflow Type"]
 BASE_IDS = ("filepath", "source_read", "biospecimen_id", "participant_id", "data_type", "workflow_type")
@@ -122,8 +124,6 @@ def valid_rows(ids: Mapping[str, str]) -> list[list[str | None]]:
 
 def xlsx_bytes(rows: list[list[object]], edit_part: Callable[[str, str], str] | None = None) -> bytes:
     """An XLSX of ``rows``; ``edit_part(part_name, xml)`` may rewrite any XML part of the zip."""
-    from openpyxl import Workbook
-
     workbook = Workbook()
     for row in rows:
         workbook.active.append(row)
