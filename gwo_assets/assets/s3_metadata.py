@@ -23,7 +23,7 @@ def harmonized_file_s3_metadata(context: AssetExecutionContext, s3: S3Resource,
     progress = Progress(context.log, "S3 metadata", len(filepaths), unit="objects")
     try:
         frame, stats = scrape_objects(s3.get_client(), filepaths, max_workers=s3.max_concurrency,
-                                      on_progress=progress.advance)
+                                      on_progress=lambda done, _total: progress.advance(done - progress.done))
     except S3AccessError as error:
         context.log.error(str(error))
         raise Failure(description=str(error), allow_retries=False) from None

@@ -1,0 +1,71 @@
+"""Test helpers: run ingest_gwo in process against a sandbox, read the sandbox's stored state.
+
+Stored state is read with plain ``requests`` (not the pipeline's client), so the
+assertions never rest on the code under test.
+"""
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import requests
+from dagster import DagsterInstance, ExecuteInProcessResult
+
+from gwo_assets.definitions import defs
+
+
+def run_config(info: dict, *, dry_run: bool, report_dir: Path, manifest: str | None = None,
+               study_id: str | None = None, skip_invalid_rows: bool = False,
+               dataservice: dict | None = None) -> dict:
+    return {"resources": {
+        "ingest": {"config": {"study_id": study_id or info["study_id"],
+                              "manifest": str(manifest or info["manifest"]),
+                              "dry_run": dry_run, "report_dir": str(report_dir),
+                              "skip_invalid_rows": skip_invalid_rows}},
+        "dataservice": {"config": {"url": info["dataservice_url"], **(dataservice or {})}},
+        "s3": {"config": {"endpoint_url": info["s3_endpoint_url"], "region_name": "us-east-1"}},
+    }}
+
+
+def run_ingest(info: dict, report_dir: Path, *, dry_run: bool,
+               instance: DagsterInstance | None = None, **options: Any) -> ExecuteInProcessResult:
+    job = defs.resolve_job_def("ingest_gwo")
+    return job.execute_in_process(
+        run_config=run_config(info, dry_run=dry_run, report_dir=report_dir, **options),
+        instance=instance or DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+def list_all(base_url: str, endpoint: str, **params: str) -> list[dict]:
+    """Every item of a list endpoint, following the cursor and re-sending the filters."""
+    items: list[dict] = []
+    cursor: dict[str, str] = {}
+    while True:
+        body = requests.get(base_url + endpoint, params={**params, "limit": 1000, **cursor},
+                            timeout=30).json()
+        items += body["results"]
+        next_link = body["_links"].get("next")
+        if not next_link:
+            return items
+        query = parse_qs(urlparse(next_link).query)
+        cursor = {"after": query["after"][0], "after_uuid": query["after_uuid"][0]}
+
+
+def link_id(item: dict, relation: str) -> str | None:
+    path = item["_links"].get(relation)
+    return path.rsplit("/", 1)[-1] if path else None
+
+
+def stored_files(base_url: str, external_id: str) -> list[dict]:
+    return list_all(base_url, "/genomic-files", external_id=external_id)
+
+
+def stored_link_pairs(base_url: str, endpoint: str, relation: str,
+                      genomic_file_id: str) -> list[str]:
+    """Target kf_ids linked to one genomic file (duplicates kept, so counts can be checked)."""
+    return [link_id(item, relation)
+            for item in list_all(base_url, endpoint, genomic_file_id=genomic_file_id)]
+
+
+def report_json(report_dir: Path, run_id: str) -> dict:
+    import json
+    return json.loads((report_dir / run_id / "report.json").read_text())
