@@ -309,13 +309,11 @@ def check_is_gwo_manifest(columns: list[str] | pd.Index, *, source: str = "The m
     if len(columns) > _MAX_LISTED_COLUMNS:
         listed += f" and {len(columns) - _MAX_LISTED_COLUMNS} more"
     problem = f"missing the required columns {', '.join(missing)} (found columns {listed or 'none'})"
-    hints = _header_hints(missing, unknown_columns(columns))
     kind = _looks_like([header_key(column) for column in columns])
-    if kind:
-        message = f"This looks like {kind}, not a GWO manifest: {source} is {problem}"
-    else:
-        message = f"{source} is not a GWO manifest: it is {problem}"
-    raise ManifestError(f"{message}{hints}.")
+    if kind:  # renaming columns would not turn another kind of file into a GWO manifest
+        raise ManifestError(f"This looks like {kind}, not a GWO manifest: {source} is {problem}.")
+    hints = _header_hints(missing, unknown_columns(columns))
+    raise ManifestError(f"{source} is not a GWO manifest: it is {problem}{hints}.")
 
 
 def _header_hints(missing: list[str], unknown: list[str]) -> str:

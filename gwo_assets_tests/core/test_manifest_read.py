@@ -189,6 +189,12 @@ def test_wrong_files_are_recognized(columns: list[str], message: str):
         check_is_gwo_manifest(columns)
 
 
+def test_other_kinds_of_files_get_no_rename_hints():
+    with pytest.raises(ManifestError) as raised:
+        check_is_gwo_manifest(["Sample ID", "Participant ID", "Analyte Type"])
+    assert "rename" not in str(raised.value)
+
+
 def test_long_column_lists_are_cut():
     with pytest.raises(ManifestError, match=r"'c19' and 5 more\)"):
         check_is_gwo_manifest([f"c{number}" for number in range(25)])
