@@ -46,14 +46,14 @@ def issues_check_result(
     issues = issues.reindex(columns=ISSUE_COLUMNS)
     errors = issues[issues["severity"] == "error"]
     warnings = issues[issues["severity"] != "error"]
-    check_name = context.op_def.name
+    check_name = context.check_specs[0].name
     metadata: dict = {
         "errors": MetadataValue.int(len(errors)),
         "warnings": MetadataValue.int(len(warnings)),
         **(extra_metadata or {}),
     }
     if not issues.empty:
-        csv_path = _write_issues(report_dir, context.run_id, check_name, issues)
+        csv_path = _write_issues(report_dir, context.run.run_id, check_name, issues)
         metadata["offending_rows"] = MetadataValue.md(markdown_table(issues, INLINE_ROWS))
         metadata["all_rows_csv"] = MetadataValue.path(str(csv_path))
     for line in issue_lines(warnings):

@@ -1,0 +1,53 @@
+"""`dagster job execute` as a user runs it: exit codes, writes, the report and the summary line."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from gwo_assets_tests.e2e.conftest import REPO
+from gwo_assets_tests.support import run_config
+
+pytestmark = pytest.mark.e2e
+
+
+def execute(config: dict, env: dict, tmp_path) -> subprocess.CompletedProcess:
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run(
+        [sys.executable, "-m", "dagster", "job", "execute", "-m", "gwo_assets", "-j", "ingest_gwo",
+         "-c", str(path)], env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+def test_cli_dry_run_then_real_run(stack, process_env, tmp_path):
+    reports = tmp_path / "reports"
+    service = stack.dataservice
+    service.reset_counts()
+    dry = execute(run_config(stack.info, dry_run=True, report_dir=reports), process_env, tmp_path)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert service.write_count() == 0
+    assert "GWO ingest SUCCESS (would write)" in dry.stderr
+
+    real = execute(run_config(stack.info, dry_run=False, report_dir=reports), process_env, tmp_path)
+    assert real.returncode == 0, real.stderr[-3000:]
+    n_files = len(stack.study.harmonized)
+    assert service.request_counts().get("POST /genomic-files") == n_files
+    assert "GWO ingest SUCCESS (wrote)" in real.stderr
+
+
+def test_cli_exits_non_zero_when_a_blocking_check_fails(stack, process_env, tmp_path):
+    manifest = tmp_path / "bad.tsv"
+    text = stack.study.manifest.read_text()
+    first_data_line = text.splitlines()[1]
+    data_type = first_data_line.split("\t")[6]
+    manifest.write_text(text.replace(first_data_line, first_data_line.replace(data_type, "gvcf", 1), 1))
+    reports = tmp_path / "reports"
+    stack.dataservice.reset_counts()
+    result = execute(run_config(stack.info, dry_run=False, report_dir=reports,
+                                manifest=str(manifest)), process_env, tmp_path)
+    assert result.returncode != 0
+    assert stack.dataservice.write_count() == 0
+    assert "row 2, column 'Data Type': 'gvcf'" in result.stderr
+    report = next(reports.glob("*/report.json"))
+    assert '"status": "failed"' in report.read_text()
