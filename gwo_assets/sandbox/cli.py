@@ -10,20 +10,25 @@ import argparse
 import errno
 import json
 import logging
+import re
 import signal
 import socket
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gwo_assets.errors import GwoError
 from gwo_assets.sandbox.generator import MANIFEST_FORMATS
 from gwo_assets.sandbox.s3 import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
 
+if TYPE_CHECKING:
+    from gwo_assets.sandbox.stack import SandboxStack
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 log = logging.getLogger("gwo_assets.sandbox")
 
 
@@ -57,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--seed", type=int, default=7)
     up.add_argument("--workdir", type=Path, default=None,
                     help="where the manifest goes (default: a temporary directory)")
-    up.add_argument("--bucket", default="gwo-sandbox")
+    up.add_argument("--bucket", type=_bucket_name, default="gwo-sandbox")
     up.add_argument("--manifest-format", choices=MANIFEST_FORMATS, default="tsv")
     up.add_argument("--fault-rate", type=_rate, default=0.0,
                     help="share of DataService requests answered 500/503")
@@ -104,7 +109,7 @@ def _up(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _ready_line(stack: Any) -> dict[str, Any]:
+def _ready_line(stack: SandboxStack) -> dict[str, Any]:
     return {
         **stack.info,
         "aws_access_key_id": DUMMY_ACCESS_KEY_ID,
@@ -143,6 +148,12 @@ def _check_writable(workdir: Path) -> None:
             pass
     except OSError as error:
         raise UsageError(f"--workdir {workdir} is not writable ({error.strerror or error})") from None
+
+
+def _bucket_name(text: str) -> str:
+    if not BUCKET_NAME.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an S3 bucket name (3-63 of a-z 0-9 . -)")
+    return text
 
 
 def _rate(text: str) -> float:
