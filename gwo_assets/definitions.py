@@ -4,8 +4,8 @@ import os
 
 from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
 
-from gwo_assets.assets import (links, load, manifest, plans, reconcile, report, s3_metadata,
-                               study_tables)
+from gwo_assets.assets import (expectations, links, load, manifest, plans, reconcile, report,
+                               s3_metadata, study_tables)
 from gwo_assets.resources.dataservice import DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 from gwo_assets.resources.s3 import S3Resource
@@ -32,6 +32,7 @@ CHECKS = [
     links.manifest_matches_dataservice,
     plans.no_file_more_open_than_sources,
     reconcile.load_matches_plan,
+    *expectations.EXPECTATION_CHECKS,
 ]
 
 ingest_gwo = define_asset_job(

@@ -15,7 +15,8 @@ from dagster import AssetCheckExecutionContext, AssetExecutionContext, Failure, 
 from gwo_assets.assets.check_results import issues_check_result
 from gwo_assets.assets.metadata import frame_metadata
 from gwo_assets.core.kf_ids import is_s3_uri
-from gwo_assets.core.manifest import check_is_gwo_manifest, normalize_manifest, read_manifest_bytes
+from gwo_assets.core.manifest import (check_is_gwo_manifest, drop_duplicate_rows, normalize_manifest,
+                                      read_manifest_bytes)
 from gwo_assets.core.manifest_rules import validate_manifest
 from gwo_assets.errors import GwoError, ManifestError
 from gwo_assets.resources.run_settings import IngestSettings
@@ -52,10 +53,11 @@ def read_manifest_source(location: str, s3: S3Resource) -> tuple[bytes, str]:
 def load_gwo_manifest(location: str, s3: S3Resource) -> GwoManifest:
     data, name = read_manifest_source(location, s3)
     raw = read_manifest_bytes(data, name)
-    check_is_gwo_manifest(list(raw.columns))
+    check_is_gwo_manifest(list(raw.columns), source=name)
     rows = normalize_manifest(raw)
+    issues = validate_manifest(rows)
     return GwoManifest(source=location, sha256=hashlib.sha256(data).hexdigest(),
-                       rows=rows, issues=validate_manifest(rows))
+                       rows=drop_duplicate_rows(rows), issues=issues)
 
 
 @asset(group_name="manifest", compute_kind="pandas")
