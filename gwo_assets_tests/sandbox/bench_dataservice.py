@@ -23,10 +23,11 @@ PAIRS_PER_SECOND = 5000  # more link pairs than any run can use
 
 
 def _serve(pipe: Connection) -> None:
-    """Subprocess: run a sandbox, send its URL, stop when the parent says so."""
+    """Subprocess: run a sandbox, send its URL; on request, send its CPU seconds so far."""
     with SandboxDataService() as service:
         pipe.send(service.url)
-        pipe.recv()
+        while pipe.recv() == "cpu":
+            pipe.send(time.process_time())
 
 
 def _create(session: requests.Session, url: str, path: str, body: dict) -> str:
@@ -63,6 +64,11 @@ def _link_jobs(url: str, files: int) -> list[tuple[str, dict]]:
 
 def measure_link_post_rate(clients: int, seconds: float) -> float:
     """Successful link POSTs per second with ``clients`` concurrent keep-alive clients."""
+    return _measure(clients, seconds)[0]
+
+
+def _measure(clients: int, seconds: float) -> tuple[float, float]:
+    """(link POSTs per second, server CPU microseconds per POST)."""
     parent, child = multiprocessing.get_context("spawn").Pipe()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(child,))
     server.start()
@@ -77,6 +83,7 @@ def measure_link_post_rate(clients: int, seconds: float) -> float:
 
         def client() -> None:
             with requests.Session() as session:
+                session.trust_env = False  # loopback: skip the per-request proxy/netrc lookups
                 start.wait()
                 while time.perf_counter() < deadline[0]:
                     with jobs_lock:
@@ -87,12 +94,17 @@ def measure_link_post_rate(clients: int, seconds: float) -> float:
         threads = [threading.Thread(target=client) for _ in range(clients)]
         for thread in threads:
             thread.start()
+        parent.send("cpu")
+        cpu_before = parent.recv()
         began = time.perf_counter()
         deadline.append(began + seconds)
         start.wait()
         for thread in threads:
             thread.join()
-        return next(created) / (time.perf_counter() - began)
+        elapsed = time.perf_counter() - began
+        parent.send("cpu")
+        posts = next(created)
+        return posts / elapsed, (parent.recv() - cpu_before) / posts * 1e6
     finally:
         parent.send("stop")
         server.join(timeout=30)
@@ -101,5 +113,6 @@ def measure_link_post_rate(clients: int, seconds: float) -> float:
 if __name__ == "__main__":
     duration = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
     for count in (1, 4, 16):
-        rate = measure_link_post_rate(count, duration)
-        print(f"{count:>2} clients: {rate:,.0f} link POSTs/s over {duration:g} s")
+        rate, server_cpu = _measure(count, duration)
+        print(f"{count:>2} clients: {rate:,.0f} link POSTs/s over {duration:g} s "
+              f"(server CPU {server_cpu:,.0f} us per POST)")

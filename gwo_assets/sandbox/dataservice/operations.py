@@ -1,8 +1,10 @@
 """Create, read, update and delete one record, with the service's checks in its order.
 
 Order matters because a client sees only the first failure: body validation,
-then indexd (genomic files), then unique constraints, then foreign keys. Every
-write runs in one transaction, so a failed request changes nothing.
+then indexd (genomic files), then unique constraints, then foreign keys. SQLite
+enforces the constraints; only when it refuses a write does the sandbox look
+up which one failed, to word it as the service does. Every write runs in one
+transaction, so a failed request changes nothing.
 """
 
 import sqlite3
@@ -95,7 +97,7 @@ def _insert(conn: sqlite3.Connection, db: Store, resource: Resource, values: dic
     now = db.now()
     record: Record = {field.name: field.default for field in resource.fields}
     record.update(values)
-    record.update(kf_id=kf_id or _unused_kf_id(conn, resource), uuid=new_uuid(),
+    record.update(kf_id=kf_id or new_kf_id(resource.prefix), uuid=new_uuid(),
                   created_at=now, modified_at=now)
     if resource is GENOMIC_FILE:
         record["metadata"] = indexd.stored_metadata(record["metadata"])
@@ -103,8 +105,11 @@ def _insert(conn: sqlite3.Connection, db: Store, resource: Resource, values: dic
         if refusal:
             raise ApiError(400, f"failed to create new indexd record: {refusal}")
         record["latest_did"] = new_uuid()
-    _check_constraints(conn, resource, record, record.keys())
-    store.insert(conn, resource, record)
+    try:
+        store.insert(conn, resource, record)
+    except sqlite3.IntegrityError:
+        _explain_refusal(conn, resource, record, record.keys())
+        raise
     return record
 
 
@@ -120,8 +125,11 @@ def _apply_changes(conn: sqlite3.Connection, db: Store, resource: Resource, curr
         return current, False
     changes["modified_at"] = db.now()
     record = {**current, **changes}
-    _check_constraints(conn, resource, record, changes.keys())
-    store.update(conn, resource, current["kf_id"], changes)
+    try:
+        store.update(conn, resource, current["kf_id"], changes)
+    except sqlite3.IntegrityError:
+        _explain_refusal(conn, resource, record, changes.keys())
+        raise
     return record, True
 
 
@@ -135,9 +143,9 @@ def _file_version(current: Record, changes: dict) -> dict:
     return {"latest_did": new_uuid()}
 
 
-def _check_constraints(conn: sqlite3.Connection, resource: Resource, record: Record,
-                       changed: object) -> None:
-    """PostgreSQL's unique and foreign-key errors, worded as the service words them."""
+def _explain_refusal(conn: sqlite3.Connection, resource: Resource, record: Record,
+                     changed: object) -> None:
+    """Raise the service's unique or foreign-key error for a write SQLite refused."""
     for columns in resource.unique:
         if any(c in changed for c in columns) and store.duplicate_exists(
                 conn, resource, record, columns):
@@ -150,12 +158,6 @@ def _check_constraints(conn: sqlite3.Connection, resource: Resource, record: Rec
         if (field.references and field.name in changed and value is not None
                 and not store.exists(conn, field.references, value)):
             raise ApiError(400, f'{field.references} "{value}" does not exist')
-
-
-def _unused_kf_id(conn: sqlite3.Connection, resource: Resource) -> str:
-    while store.exists(conn, resource.table, kf_id := new_kf_id(resource.prefix)):
-        pass
-    return kf_id
 
 
 def _outcome(conn: sqlite3.Connection, resource: Resource, record: Record,
