@@ -163,13 +163,21 @@ class DataServiceApp:
         if route == ("POST", "/_sandbox/faults"):
             try:
                 settings = json.loads(body or b"null") or {}
-                config = FaultConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                        for k, v in settings.items()}) if settings else None
+                self.set_faults(_fault_config(settings))
             except (ValueError, TypeError) as error:
                 return _error(400, f"invalid fault settings: {error}")
-            self.set_faults(config)
             return Reply(200, {"faults": settings or None})
         return _error(404, NOT_FOUND)
+
+
+def _fault_config(settings: object) -> FaultConfig | None:
+    """A FaultConfig from JSON (lists become tuples); ``{}`` means no faults."""
+    if not isinstance(settings, dict):
+        raise TypeError("expected a JSON object of FaultConfig fields")
+    if not settings:
+        return None
+    return FaultConfig(**{key: tuple(value) if isinstance(value, list) else value
+                          for key, value in settings.items()})
 
 
 def _allow(method: str, *allowed: str) -> None:
