@@ -111,9 +111,10 @@ class Replay:
             if not isinstance(actual, dict):
                 problems.append(f"{where}: {actual!r} is not an object")
                 return
-            if set(expected) != set(actual):
-                problems.append(f"{where}: keys differ: missing {sorted(set(expected) - set(actual))}"
-                                f", extra {sorted(set(actual) - set(expected))}")
+            missing, extra = set(expected) - set(actual), set(actual) - set(expected)
+            if missing or extra:
+                problems.append(f"{where}: keys differ: missing {sorted(missing)}, "
+                                f"extra {sorted(extra)}")
             for key in (key for key in expected if key in actual):  # recorded order: stable
                 self._compare_key(key, expected[key], actual[key], f"{where}.{key}", problems)
         elif isinstance(expected, list):

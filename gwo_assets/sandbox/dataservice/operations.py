@@ -57,7 +57,7 @@ def create(db: Store, resource: Resource, body: object) -> Outcome:
 
 
 def update(db: Store, resource: Resource, kf_id: str, body: object) -> Outcome:
-    """PATCH: only the given fields change; an empty body changes nothing."""
+    """PATCH: only the given fields change (a genomic file's modified_at always moves)."""
     body = body or {}
     if not isinstance(body, dict):
         raise invalid("update", resource.entity, _INVALID_INPUT)

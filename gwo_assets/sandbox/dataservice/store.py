@@ -202,7 +202,8 @@ def duplicate_exists(conn: sqlite3.Connection, resource: Resource, record: Recor
     """Another row already holds these unique column values."""
     where = " AND ".join(f"{c} = ?" for c in columns)
     sql = f"SELECT 1 FROM {resource.table} WHERE {where} AND kf_id != ?"
-    return conn.execute(sql, [*(record[c] for c in columns), record["kf_id"]]).fetchone() is not None
+    params = [*(record[c] for c in columns), record["kf_id"]]
+    return conn.execute(sql, params).fetchone() is not None
 
 
 def page(conn: sqlite3.Connection, resource: Resource, where: Sequence[str],
