@@ -17,7 +17,8 @@ from gwo_assets.assets.metadata import counts_md, frame_metadata
 from gwo_assets.assets.plans import biospecimen_links_plan, experiment_links_plan
 from gwo_assets.assets.progress import Progress
 from gwo_assets.core.payloads import biospecimen_link_payload, experiment_link_payload
-from gwo_assets.errors import DataServiceError
+from gwo_assets.errors import ConcurrentLoadError, DataServiceError
+from gwo_assets.resources import study_lock
 from gwo_assets.resources.dataservice import DataServiceClient, DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 
@@ -34,6 +35,15 @@ def find_link(client: DataServiceClient, endpoint: str, genomic_file_id: str,
               target: str, target_id: str) -> dict | None:
     found = client.list_all(endpoint, {"genomic_file_id": genomic_file_id, target: target_id})
     return found[0] if found else None
+
+
+def hold_study_lock(context: AssetExecutionContext, ingest: IngestSettings) -> None:
+    """Every write step re-checks that its run holds the study's load lock."""
+    try:
+        study_lock.require(ingest.study_id, context.run_id)
+    except ConcurrentLoadError as error:
+        context.log.error(str(error))
+        raise Failure(description=str(error), allow_retries=False) from None
 
 
 def execute_plan(context: AssetExecutionContext, client: DataServiceClient, plan: pd.DataFrame,
@@ -98,7 +108,7 @@ def finish_load(context: AssetExecutionContext, ingest: IngestSettings, name: st
     return results
 
 
-@asset(group_name="load", compute_kind="dataservice",
+@asset(group_name="load", compute_kind="dataservice", pool="gwo_dataservice_writes",
        deps=[biospecimen_links_plan, experiment_links_plan])
 def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
                   dataservice: DataServiceResource, genomic_files_plan: pd.DataFrame) -> pd.DataFrame:
@@ -108,6 +118,8 @@ def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
     if ingest.dry_run:
         results = dry_run_results(genomic_files_plan)
     else:
+        hold_study_lock(context, ingest)
+
         def write(row: dict) -> str:
             if row["action"] == "update":
                 client.update("/genomic-files", row["kf_id"], row["payload"])
@@ -134,6 +146,8 @@ def load_links(context: AssetExecutionContext, ingest: IngestSettings,
     if ingest.dry_run:
         results = dry_run_results(plan)
     else:
+        hold_study_lock(context, ingest)
+
         def write(row: dict) -> str:
             gf_id, target_id = row["genomic_file_id"], row[target]
             find = lambda: find_link(client, endpoint, gf_id, target, target_id)  # noqa: E731
@@ -150,7 +164,7 @@ def load_links(context: AssetExecutionContext, ingest: IngestSettings,
                        ["external_id", "genomic_file_id", target, "action", "kf_id", "status"])
 
 
-@asset(group_name="load", compute_kind="dataservice")
+@asset(group_name="load", compute_kind="dataservice", pool="gwo_dataservice_writes")
 def biospecimen_genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
                               dataservice: DataServiceResource, biospecimen_links_plan: pd.DataFrame,
                               genomic_files: pd.DataFrame) -> pd.DataFrame:
@@ -160,7 +174,8 @@ def biospecimen_genomic_files(context: AssetExecutionContext, ingest: IngestSett
                       "biospecimen_genomic_files")
 
 
-@asset(group_name="load", compute_kind="dataservice", deps=[biospecimen_genomic_files])
+@asset(group_name="load", compute_kind="dataservice", pool="gwo_dataservice_writes",
+       deps=[biospecimen_genomic_files])
 def sequencing_experiment_genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
                                         dataservice: DataServiceResource,
                                         experiment_links_plan: pd.DataFrame,

@@ -17,6 +17,7 @@ from dagster import (AssetExecutionContext, DagsterEventType, DagsterInstance, H
 from gwo_assets.assets.artifacts import run_dir, write_json
 from gwo_assets.assets.load import sequencing_experiment_genomic_files
 from gwo_assets.assets.metadata import markdown_table
+from gwo_assets.resources import study_lock
 from gwo_assets.resources.dataservice import DataServiceResource, public_url
 from gwo_assets.resources.run_settings import IngestSettings
 
@@ -177,6 +178,7 @@ def summary_line(report: dict[str, Any]) -> str:
 def ingest_report(context: AssetExecutionContext, ingest: IngestSettings,
                   dataservice: DataServiceResource) -> None:
     """report.json + report.md for this run; the markdown shows here in the UI."""
+    study_lock.release(ingest.study_id, context.run_id)
     report, markdown = write_report(context.instance, context.run_id, ingest,
                                     public_url(dataservice.url), failed=False)
     context.log.info(summary_line(report))
@@ -191,6 +193,7 @@ def ingest_report(context: AssetExecutionContext, ingest: IngestSettings,
 @failure_hook(required_resource_keys={"ingest", "dataservice"})
 def report_on_failure(context: HookContext) -> None:
     """Write the report when a step fails, naming where the run stopped and why."""
+    study_lock.release(context.resources.ingest.study_id, context.run_id)
     report, _ = write_report(context.instance, context.run_id, context.resources.ingest,
                              public_url(context.resources.dataservice.url), failed=True)
     context.log.error(summary_line(report))

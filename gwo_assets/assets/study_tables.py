@@ -13,7 +13,8 @@ from dagster import AssetExecutionContext, AssetsDefinition, Failure, MetadataVa
 
 from gwo_assets.assets.metadata import frame_metadata
 from gwo_assets.assets.progress import Progress
-from gwo_assets.errors import DataServiceError
+from gwo_assets.errors import ConcurrentLoadError, DataServiceError
+from gwo_assets.resources import study_lock
 from gwo_assets.resources.dataservice import DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 
@@ -76,11 +77,17 @@ def read_study_table(context: AssetExecutionContext, dataservice: DataServiceRes
 @asset(group_name="study_tables", compute_kind="dataservice")
 def kf_study(context: AssetExecutionContext, ingest: IngestSettings,
              dataservice: DataServiceResource) -> dict:
-    """The study record: the run stops here when the study does not exist."""
+    """The study record: the run stops here when the study does not exist.
+
+    A real run also takes the study's load lock here, before anything is read for
+    planning, so two runs can never plan against the same state and both write.
+    """
     started = time.monotonic()
     try:
+        if not ingest.dry_run:
+            study_lock.acquire(ingest.lock_dir, ingest.study_id, context.run_id)
         study = dataservice.get_client().get("/studies", ingest.study_id)
-    except DataServiceError as error:
+    except (DataServiceError, ConcurrentLoadError) as error:
         context.log.error(str(error))
         raise Failure(description=str(error), allow_retries=False) from None
     if study is None:

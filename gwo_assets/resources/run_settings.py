@@ -22,6 +22,9 @@ class IngestSettings(dg.ConfigurableResource):
     skip_invalid_rows: bool = Field(
         default=False,
         description="Load the valid rows and list the skipped invalid ones, instead of stopping.")
+    lock_dir: str = Field(
+        default="",
+        description="Directory of the per-study load lock files (default: <tmp>/gwo_assets-locks).")
 
     @field_validator("study_id")
     @classmethod
