@@ -88,6 +88,11 @@ def build_report(instance: DagsterInstance, run_id: str, ingest: IngestSettings,
                        "message": reason or (data.error.message.strip() if data.error else "")})
     results = {name: _load_results(folder, name) for name in LOAD_STEPS}
     manifest_meta = materialized.get("gwo_manifest", {})
+    failed_steps = {error["step"] for error in errors}
+    planned = [event.event_specific_data.asset_key.to_user_string() for event in
+               _events(instance, run_id, DagsterEventType.ASSET_MATERIALIZATION_PLANNED)]
+    step_status = {key: "materialized" if key in materialized
+                   else "failed" if key in failed_steps else "not executed" for key in planned}
     return {
         "run_id": run_id,
         "study_id": ingest.study_id,
@@ -100,6 +105,7 @@ def build_report(instance: DagsterInstance, run_id: str, ingest: IngestSettings,
                    "skip_invalid_rows": ingest.skip_invalid_rows,
                    "gwo_assets_version": version("gwo_assets")},
         "steps": {name: step_counts(results[name], ingest.dry_run) for name in LOAD_STEPS},
+        "step_status": step_status,
         "assets": {key: {k: v for k, v in meta.items() if isinstance(v, (int, float, bool, str))
                          and k not in ("preview",)} for key, meta in materialized.items()},
         "checks": checks,
@@ -137,11 +143,12 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines += ["", f"### {check['name']}: {check['description'] or ''}", ""]
             lines += [_csv_head_markdown(Path(check["offending_rows_csv"])),
                       "", f"All rows: `{check['offending_rows_csv']}`"]
-    lines += ["", "## Steps", "", "| asset | rows | notes |", "|---|---|---|"]
-    for key, meta in report["assets"].items():
+    lines += ["", "## Steps", "", "| asset | status | rows | counts |", "|---|---|---|---|"]
+    for key, status in report["step_status"].items():
+        meta = report["assets"].get(key, {})
         notes = ", ".join(f"{k}={v}" for k, v in meta.items()
                           if k not in ("dagster/row_count",) and not isinstance(v, str))
-        lines.append(f"| {key} | {meta.get('dagster/row_count', '')} | {notes} |")
+        lines.append(f"| {key} | {status} | {meta.get('dagster/row_count', '')} | {notes} |")
     lines += ["", "## Written kf_ids", ""]
     for name, ids in report["kf_ids"].items():
         lines.append(f"- {name}: {len(ids['created'])} created, {len(ids['updated'])} updated")

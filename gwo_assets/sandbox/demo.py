@@ -65,6 +65,7 @@ def main() -> int:
         print(f"Sandbox up: DataService {info['dataservice_url']}, S3 {info['s3_endpoint_url']}, "
               f"study {info['study_id']}, manifest {info['manifest']}")
         env = sandbox_env(info)
+        stack.dataservice.reset_counts()  # count only what ingest_gwo sends
         outcomes = []
         for label, dry_run in (("dry run", True), ("real run", False)):
             config_path = workdir / f"run_{'dry' if dry_run else 'real'}.yaml"
@@ -74,7 +75,9 @@ def main() -> int:
             outcomes.append((label, code, newest_report(report_dir)))
         for label, code, report in outcomes:
             print_summary(f"{label} (exit code {code})", report)
-        print(f"\nSandbox DataService writes received: {stack.dataservice.write_count()}")
+        writes = {k: v for k, v in stack.dataservice.request_counts().items()
+                  if not k.startswith("GET ")}
+        print(f"\nWrites the sandbox DataService received from ingest_gwo: {writes}")
     return 0 if all(code == 0 for _, code, _ in outcomes) else 1
 
 
