@@ -1,0 +1,86 @@
+"""Undo's files: the run's report and load results in, ``undo-<undo_run_id>.json/.md`` out."""
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from gwo_assets.assets.artifacts import write_json
+from gwo_assets.undo.plan import (
+    DELETE_ORDER,
+    DONE,
+    FAILED,
+    PLANNED,
+    SKIPPED,
+    UndoAction,
+    UndoRefused,
+)
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """The run's report.json; UndoRefused when it is missing or not a JSON object."""
+    try:
+        report = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UndoRefused(f"No report at {path}: give the path of a run's report.json") from None
+    except (OSError, ValueError) as error:
+        raise UndoRefused(f"Cannot read the report {path}: {error}") from None
+    if not isinstance(report, dict):
+        raise UndoRefused(f"{path} is not an ingest_gwo report (not a JSON object)")
+    return report
+
+
+def read_results(folder: Path) -> dict[str, list[dict] | None]:
+    """Each load step's result rows from ``<step>.jsonl`` (None when the file is absent)."""
+    results: dict[str, list[dict] | None] = {}
+    for step in DELETE_ORDER:
+        path = folder / f"{step}.jsonl"
+        if not path.exists():
+            results[step] = None
+            continue
+        try:
+            results[step] = [json.loads(line) for line in path.read_text().splitlines()
+                             if line.strip()]
+        except ValueError as error:
+            raise UndoRefused(f"Cannot read {path}: {error}") from None
+    return results
+
+
+def undo_paths(folder: Path, undo_run_id: str) -> tuple[Path, Path]:
+    return folder / f"undo-{undo_run_id}.json", folder / f"undo-{undo_run_id}.md"
+
+
+def write_undo_report(folder: Path, summary: dict[str, Any],
+                      actions: list[UndoAction]) -> tuple[Path, Path, str]:
+    """undo-<id>.json (summary + every action) and undo-<id>.md; returns both paths and the md."""
+    json_path, md_path = undo_paths(folder, summary["undo_run_id"])
+    write_json(json_path, {**summary, "actions": [asdict(a) for a in actions]})
+    markdown = render_markdown(summary, actions)
+    md_path.write_text(markdown)
+    return json_path, md_path, markdown
+
+
+def render_markdown(summary: dict[str, Any], actions: list[UndoAction]) -> str:
+    dry_run = summary["dry_run"]
+    mode = "dry run (nothing written)" if dry_run else "real run"
+    deleted, restored = ("would delete", "would restore") if dry_run else ("deleted", "restored")
+    lines = [f"# GWO undo: {summary['status'].upper()}", "",
+             f"Undo run `{summary['undo_run_id']}` of ingest run `{summary['run_id']}`, "
+             f"study `{summary['study_id']}`, {mode}.", "",
+             f"| endpoint | {deleted} | {restored} | skipped | failed |",
+             "|---|---|---|---|---|"]
+    for step, c in summary["counts"].items():
+        lines.append(f"| {step} | {c['deleted']} | {c['restored']} | {c['skipped']} | {c['failed']} |")
+    for status, title in ((FAILED, "Failed"), (SKIPPED, "Skipped (not touched)"),
+                          (PLANNED, "Would do"), (DONE, "Done")):
+        chosen = [a for a in actions if a.status == status]
+        if chosen:
+            lines += ["", f"## {title}", "", "| endpoint | kf_id | operation | reason |",
+                      "|---|---|---|---|"]
+            lines += [f"| {a.step} | {a.kf_id} | {a.operation} | {_cell(a.reason)} |"
+                      for a in chosen]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -1,0 +1,207 @@
+"""undo_gwo end to end against a real sandbox: ingest for real, undo, compare stored state.
+
+Every assertion reads the sandbox's stored state (plain HTTP) and compares it with a
+snapshot taken before the ingest or with what the test itself changed.
+"""
+
+import hashlib
+
+import pytest
+import requests
+
+from gwo_assets.sandbox.dataservice import FaultConfig
+from gwo_assets.sandbox.stack import SandboxStack
+from gwo_assets_tests.support import link_id, list_all, run_ingest, stored_files
+from gwo_assets_tests.undo.support import (
+    run_undo,
+    stored_state,
+    undo_json,
+    without_fields,
+)
+
+SE_LINKS = "/sequencing-experiment-genomic-files"
+BS_LINKS = "/biospecimen-genomic-files"
+# A PATCH of size/hashes makes a new indexd version: these move, the rest is restored.
+VERSION_FIELDS = ("modified_at", "latest_did", "access_urls")
+SE_LINK_LIST = "sequencing_experiment_genomic_files"
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_aws(monkeypatch):
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+@pytest.fixture
+def stack(tmp_path):
+    with SandboxStack(specimens=4, seed=29, workdir=tmp_path / "sandbox") as running:
+        yield running
+
+
+def ingest(stack, reports):
+    result = run_ingest(stack.info, reports, dry_run=False)
+    assert result.success
+    return reports / result.run_id / "report.json"
+
+
+def undo(stack, report, *, dry_run: bool):
+    return run_undo(stack.info["dataservice_url"], report, dry_run=dry_run)
+
+
+def counts(report, result) -> dict:
+    return undo_json(report, result.run_id)["counts"]
+
+
+def actions_by_kf_id(report, result) -> dict[str, dict]:
+    return {a["kf_id"]: a for a in undo_json(report, result.run_id)["actions"]}
+
+
+def test_undo_takes_back_exactly_what_the_run_created(stack, tmp_path):
+    service = stack.dataservice
+    before = stored_state(stack)
+    report = ingest(stack, tmp_path / "reports")
+    loaded = stored_state(stack)
+    assert len(loaded["/genomic-files"]) == len(before["/genomic-files"]) + len(stack.study.harmonized)
+
+    service.reset_counts()
+    dry = undo(stack, report, dry_run=True)
+    assert dry.success
+    assert service.write_count() == 0
+    assert stored_state(stack) == loaded
+    planned = counts(report, dry)
+    assert planned["genomic_files"]["deleted"] == len(stack.study.harmonized)
+    assert all(c["skipped"] == 0 and c["failed"] == 0 for c in planned.values())
+
+    # Some DELETEs refused: the undo fails (non-zero exit), loses no experiment, can be rerun.
+    service.set_faults(FaultConfig(error_rate=0.3, error_statuses=(400,), methods=("DELETE",),
+                                   seed=5))
+    faulty = undo(stack, report, dry_run=False)
+    service.set_faults(None)
+    assert not faulty.success
+    assert undo_json(report, faulty.run_id)["status"] == "failed"
+    assert sum(c["failed"] for c in counts(report, faulty).values()) > 0
+    experiments = list_all(stack.info["dataservice_url"], "/sequencing-experiments")
+    assert {e["kf_id"] for e in experiments} == set(before["/sequencing-experiments"])
+
+    real = undo(stack, report, dry_run=False)
+    assert real.success
+    assert stored_state(stack) == before
+    done = counts(report, real)
+    assert all(c["failed"] == 0 for c in done.values())
+    assert sum(c["deleted"] + c["skipped"] for c in done.values()) == \
+        sum(c["deleted"] for c in planned.values())
+
+    service.reset_counts()
+    again = undo(stack, report, dry_run=False)
+    assert again.success
+    assert service.write_count() == 0
+    assert all(c["deleted"] == 0 and c["skipped"] == planned[step]["deleted"]
+               for step, c in counts(report, again).items())
+    assert stored_state(stack) == before
+
+
+def test_undo_of_a_patching_run_then_of_a_run_whose_records_others_changed(stack, tmp_path):
+    """Two undos on one sandbox (one ingest fewer): the later run's PATCH is restored, then
+    the earlier run's records that others changed meanwhile are skipped and reported."""
+    reports = tmp_path / "reports"
+    first_report = ingest(stack, reports)
+    undo_patching_run_restores_previous_values(stack, reports)
+    undo_skips_and_reports_records_changed_since_the_run(stack, first_report)
+
+
+def undo_patching_run_restores_previous_values(stack, reports):
+    url = stack.info["dataservice_url"]
+    target = next(h for h in stack.study.harmonized
+                  if not h.multipart and h.storage_class == "STANDARD")
+    [first] = stored_files(url, target.filepath)
+    before = stored_state(stack)
+    stack.s3.client().put_object(Bucket=stack.study.bucket, Key=target.key, Body=b"re-harmonized!")
+    report = ingest(stack, reports)
+    [patched] = stored_files(url, target.filepath)
+    assert patched["kf_id"] == first["kf_id"]
+    assert patched["hashes"]["md5"] == hashlib.md5(b"re-harmonized!").hexdigest()
+
+    result = undo(stack, report, dry_run=False)
+    assert result.success
+    [restored] = stored_files(url, target.filepath)
+    assert restored["kf_id"] == first["kf_id"]
+    assert (restored["size"], restored["hashes"]) == (first["size"], first["hashes"])
+    assert without_fields(stored_state(stack), VERSION_FIELDS, {first["kf_id"]}) == \
+        without_fields(before, VERSION_FIELDS, {first["kf_id"]})
+    assert counts(report, result)["genomic_files"] == \
+        {"deleted": 0, "restored": 1, "skipped": 0, "failed": 0}
+
+    again = undo(stack, report, dry_run=False)
+    assert again.success
+    assert actions_by_kf_id(report, again)[first["kf_id"]]["reason"] == \
+        "already has the previous values"
+
+
+def created_records(stack) -> dict[str, dict[str, list[tuple[str, str]]]]:
+    """Per created file kf_id: its (link kf_id, target kf_id) pairs, read from the sandbox."""
+    url = stack.info["dataservice_url"]
+    files = {}
+    for harmonized in stack.study.harmonized:
+        [record] = stored_files(url, harmonized.filepath)
+        gf = record["kf_id"]
+        files[gf] = {
+            "bs": [(i["kf_id"], link_id(i, "biospecimen"))
+                   for i in list_all(url, BS_LINKS, genomic_file_id=gf)],
+            "se": [(i["kf_id"], link_id(i, "sequencing_experiment"))
+                   for i in list_all(url, SE_LINKS, genomic_file_id=gf)]}
+    return files
+
+
+def undo_skips_and_reports_records_changed_since_the_run(stack, report):
+    url = stack.info["dataservice_url"]
+    created = created_records(stack)
+    # An experiment whose source links someone deleted: the run's links are its last ones.
+    experiment = next(se for links in created.values() for _, se in links["se"])
+    last_links = {sg for links in created.values() for sg, se in links["se"] if se == experiment}
+    for item in list_all(url, SE_LINKS, sequencing_experiment_id=experiment):
+        if item["kf_id"] not in last_links:
+            assert requests.delete(f"{url}{SE_LINKS}/{item['kf_id']}", timeout=10).ok
+    on_experiment = {gf for gf, links in created.items()
+                     if any(se == experiment for _, se in links["se"])}
+    deleted_file, repointed_file = [gf for gf in created if gf not in on_experiment][:2]
+    # A file someone deleted (with its links), and a link someone re-pointed.
+    assert requests.delete(f"{url}/genomic-files/{deleted_file}", timeout=10).ok
+    repointed, old_bs = created[repointed_file]["bs"][0]
+    new_bs = next(b for b in stored_state(stack)["/biospecimens"]
+                  if b not in {bs for _, bs in created[repointed_file]["bs"]})
+    assert requests.patch(f"{url}{BS_LINKS}/{repointed}", json={"biospecimen_id": new_bs},
+                          timeout=10).ok
+    tampered = stored_state(stack)
+
+    result = undo(stack, report, dry_run=False)
+    assert result.success
+    kept_files = on_experiment | {repointed_file}
+    kept = kept_files | links_of(created, kept_files)
+    gone_before = {deleted_file} | links_of(created, {deleted_file})
+    undone = set(created) - kept_files - {deleted_file}
+    removed = undone | links_of(created, undone)
+    after = stored_state(stack)
+    everything = {kf for records in after.values() for kf in records}
+    assert not (removed | gone_before) & everything
+    assert kept <= everything
+    assert link_id(after[BS_LINKS][repointed], "biospecimen") == new_bs
+    assert experiment in after["/sequencing-experiments"]
+    # Everything else is as it was; experiments list their links, some of which undo deleted.
+    untouched = {name: {kf: r for kf, r in records.items() if kf not in removed}
+                 for name, records in tampered.items()}
+    assert without_fields(after, (SE_LINK_LIST,)) == without_fields(untouched, (SE_LINK_LIST,))
+
+    actions = actions_by_kf_id(report, result)
+    assert all(actions[kf]["reason"] == "already gone" for kf in gone_before)
+    assert actions[repointed]["status"] == "skipped"
+    assert actions[repointed]["reason"].startswith("changed since the run (biospecimen_id")
+    assert repointed in actions[repointed_file]["reason"]
+    assert all(experiment in actions[sg]["reason"] for sg in last_links)
+    assert all(actions[kf]["status"] == "skipped" for kf in kept)
+    assert all(actions[kf]["status"] == "done" for kf in removed)
+
+
+def links_of(created: dict, files: set[str]) -> set[str]:
+    return {link for gf in files for kind in ("bs", "se") for link, _ in created[gf][kind]}
