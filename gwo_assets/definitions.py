@@ -9,6 +9,7 @@ from gwo_assets.assets import (expectations, links, load, manifest, plans, recon
 from gwo_assets.resources.dataservice import DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 from gwo_assets.resources.s3 import S3Resource
+from gwo_assets.undo import undo_gwo
 
 ASSETS = [
     manifest.gwo_manifest,
@@ -55,7 +56,7 @@ def _dataservice() -> DataServiceResource:
 defs = Definitions(
     assets=ASSETS,
     asset_checks=CHECKS,
-    jobs=[ingest_gwo],
+    jobs=[ingest_gwo, undo_gwo],
     resources={
         "ingest": IngestSettings.configure_at_launch(),
         "dataservice": _dataservice(),

@@ -18,6 +18,8 @@ from dagster import (
 )
 from pydantic import Field
 
+from gwo_assets.errors import ConcurrentLoadError
+from gwo_assets.resources import study_lock
 from gwo_assets.resources.dataservice import DataServiceResource, public_url
 from gwo_assets.undo.apply import Undoer, tally
 from gwo_assets.undo.files import read_report, read_results, write_undo_report
@@ -31,6 +33,8 @@ class UndoConfig(Config):
                                     "(<report_dir>/<run_id>/report.json).")
     dry_run: bool = Field(default=True, description="Check and report without writing; set "
                                                     "false explicitly to delete and restore.")
+    lock_dir: str = Field(default="", description="Directory of the per-study load locks "
+                                                  "(the same as ingest.lock_dir).")
 
 
 def load_plan(context: OpExecutionContext, report_path: Path, dataservice_url: str) -> UndoPlan:
@@ -53,9 +57,19 @@ def undo_ingest(context: OpExecutionContext, config: UndoConfig,
     report_path = Path(config.report).expanduser().resolve()
     try:
         plan = load_plan(context, report_path, dataservice.url)
-    except UndoRefused as error:
+        if not config.dry_run:  # never undo while an ingest of the same study writes
+            study_lock.acquire(config.lock_dir, plan.study_id, context.run_id)
+    except (UndoRefused, ConcurrentLoadError) as error:
         context.log.error(str(error))
         raise Failure(description=str(error), allow_retries=False) from None
+    try:
+        return _undo(context, config, dataservice, report_path, plan)
+    finally:
+        study_lock.release(plan.study_id, context.run_id)
+
+
+def _undo(context: OpExecutionContext, config: UndoConfig, dataservice: DataServiceResource,
+          report_path: Path, plan: UndoPlan) -> dict:
     with dataservice.get_client() as client:
         undoer = Undoer(client, context.log)
         actions = undoer.decide(plan)
