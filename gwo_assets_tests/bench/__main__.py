@@ -1,0 +1,127 @@
+"""``make bench``: ingest_gwo on the sandbox against a write floor and a naive loader.
+
+    python -m gwo_assets_tests.bench                  # 1,000 and 10,000 files, 100k-row manifest
+    python -m gwo_assets_tests.bench --sizes 1000     # quicker
+    python -m gwo_assets_tests.bench --quick          # 200 files, 10k-row manifest (smoke test)
+
+Prints one block per study size and a summary; ``--json FILE`` keeps the raw
+figures. Exits 1 when a run fails, and with ``--strict`` also when a target is
+missed (timings depend on the machine, so missing one is not an error by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from gwo_assets_tests.bench import table
+from gwo_assets_tests.bench.manifest_scale import measure_in_subprocess
+from gwo_assets_tests.bench.runner import Options, SizeResult, run_size
+from gwo_assets_tests.bench.targets import manifest_verdicts
+
+DEFAULT_SIZES = (1_000, 10_000)
+MANIFEST_ROWS = 100_000
+QUICK_SIZE, QUICK_MANIFEST_ROWS, QUICK_FLOOR_SECONDS = 200, 10_000, 1.0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m gwo_assets_tests.bench",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES),
+                        help="harmonized files per study (default: 1000 10000)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{QUICK_SIZE} files and a {QUICK_MANIFEST_ROWS:,}-row manifest")
+    parser.add_argument("--manifest-rows", type=int, default=MANIFEST_ROWS,
+                        help="rows of the parse/check manifest (0 skips it)")
+    parser.add_argument("--floor-seconds", type=float, default=Options.floor_seconds,
+                        help="seconds per client count of the write-floor loop")
+    parser.add_argument("--naive-sample", type=int, default=Options.naive_sample,
+                        help="files the naive loader runs on above --naive-full-up-to")
+    parser.add_argument("--naive-full-up-to", type=int, default=Options.naive_full_up_to,
+                        help="largest study the naive loader loads whole")
+    parser.add_argument("--seed", type=int, default=Options.seed)
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.manifest_rows = [QUICK_SIZE], QUICK_MANIFEST_ROWS
+        args.floor_seconds = min(args.floor_seconds, QUICK_FLOOR_SECONDS)
+    return args
+
+
+def use_sandbox_credentials() -> None:
+    """Dummy AWS credentials for moto; a user's AWS profile must not leak into the runs."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(name, None)
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+
+
+def warm_up() -> float:
+    """Pay the one-time costs (job definitions, GX import and first context) before timing."""
+    import pandas as pd
+
+    started = time.perf_counter()
+    from gwo_assets.assets.expectations import manifest_expectations, run_suite
+    from gwo_assets.definitions import defs
+
+    defs.resolve_job_def("ingest_gwo")
+    frame = pd.DataFrame({"row": [2], "filepath": ["s3://bucket/a.cram"], "source_read": [None],
+                          "biospecimen_id": ["BS_00000000"], "participant_id": ["PT_00000000"],
+                          "data_type": ["Aligned Reads"], "workflow_type": ["Alignment"]})
+    run_suite("warm_up", frame, manifest_expectations, "row")
+    return time.perf_counter() - started
+
+
+def environment() -> dict:
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count(), "load_average": os.getloadavg(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    use_sandbox_credentials()
+    env = environment()
+    print(f"gwo_assets benchmark: sizes {args.sizes}, manifest {args.manifest_rows:,} rows; "
+          f"{env['cpus']} CPUs, load average {env['load_average'][0]:.1f}, {env['platform']}",
+          flush=True)
+    manifest = measure_in_subprocess(args.manifest_rows) if args.manifest_rows else None
+    env["one_time_seconds"] = warm_up()
+    print(f"one-time per process (definitions, GX import + first context): "
+          f"{env['one_time_seconds']:.1f} s, not counted in the runs below", flush=True)
+    options = Options(seed=args.seed, floor_seconds=args.floor_seconds,
+                      naive_full_up_to=args.naive_full_up_to, naive_sample=args.naive_sample)
+    results: list[SizeResult] = []
+    with tempfile.TemporaryDirectory(prefix="gwo-bench-") as workdir:
+        for size in args.sizes:
+            log = lambda line: print(line, flush=True)  # noqa: E731
+            results.append(run_size(size, options, Path(workdir) / str(size), log))
+            print("\n" + table.study_block(results[-1]) + "\n", flush=True)
+    verdicts = [v for r in results for v in r.verdicts]
+    if manifest:
+        print(table.manifest_block(manifest) + "\n")
+        verdicts += manifest_verdicts(manifest)
+    if results:
+        print("== Summary\n\n" + table.summary_table(results) + "\n")
+        print(table.phase_summary(results) + "\n")
+    print(table.verdict_table(verdicts))
+    if args.json:
+        write_json(args.json, env, results, manifest)
+    return 1 if args.strict and any(v.met is False for v in verdicts) else 0
+
+
+def write_json(path: Path, env: dict, results: list[SizeResult], manifest: dict | None) -> None:
+    payload = {"environment": env, "sizes": [dataclasses.asdict(r) for r in results],
+               "manifest": manifest}
+    path.write_text(json.dumps(payload, indent=1, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""One ingest_gwo run in process, measured: per-step wall time, requests, writes, memory, CPU.
+
+Step times come from the Dagster event log (STEP_START to STEP_SUCCESS or
+STEP_FAILURE per step key). Asset outputs go through the job's filesystem IO
+manager (pickled to the ephemeral instance's storage), as under the CLI.
+DataService requests come from the sandbox's own counters (what the server
+received, retries included); S3 requests from the ``s3_requests`` metadata of
+``harmonized_file_s3_metadata``; memory from a sampler of this process's
+resident set while the run is in flight.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
+
+from gwo_assets.definitions import defs
+from gwo_assets_tests.bench.host import DataServiceProcess
+from gwo_assets_tests.support import run_config
+
+QUIET_LOGGERS = {"console": {"config": {"log_level": "WARNING"}}}
+STEP_END = {DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
+LOAD_ASSETS = ("genomic_files", "biospecimen_genomic_files", "sequencing_experiment_genomic_files")
+
+
+@dataclass
+class PipelineRun:
+    """What one run cost; ``steps`` maps step key -> seconds, in execution order."""
+
+    label: str
+    success: bool
+    seconds: float
+    steps: dict[str, float]
+    requests: dict[str, int]
+    writes: int
+    s3_requests: dict[str, int]
+    fallback_lookups: int
+    planned_writes: dict[str, int]
+    peak_rss_mib: float
+    maxrss_mib: float
+    client_cpu_seconds: float
+    server_cpu_seconds: float
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+
+class RssSampler:
+    """Peak resident set of this process while active (Linux /proc; 0 elsewhere)."""
+
+    def __init__(self, every_seconds: float = 0.05) -> None:
+        self.every = every_seconds
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-rss", daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def _sample(self) -> None:
+        self.peak_bytes = max(self.peak_bytes, current_rss_bytes())
+
+
+def current_rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
+
+
+def maxrss_mib() -> float:
+    """This process's lifetime peak RSS (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_pipeline(label: str, dataservice: DataServiceProcess, s3_endpoint_url: str,
+                 study_id: str, manifest: Path, report_dir: Path,
+                 ) -> tuple[PipelineRun, ExecuteInProcessResult]:
+    """Run ingest_gwo (dry_run=False) once on the sandbox and measure it."""
+    info = {"study_id": study_id, "manifest": str(manifest),
+            "dataservice_url": dataservice.url, "s3_endpoint_url": s3_endpoint_url}
+    config = {**run_config(info, dry_run=False, report_dir=report_dir), "loggers": QUIET_LOGGERS}
+    instance = DagsterInstance.ephemeral()
+    dataservice.reset_counts()
+    server_cpu = dataservice.cpu_seconds()
+    client_cpu = time.process_time()
+    with RssSampler() as rss:
+        started = time.perf_counter()
+        result = defs.resolve_job_def("ingest_gwo").execute_in_process(
+            run_config=config, instance=instance, raise_on_error=False)
+        seconds = time.perf_counter() - started
+    client_cpu = time.process_time() - client_cpu
+    server_cpu = dataservice.cpu_seconds() - server_cpu
+    stats = dataservice.stats()
+    run = PipelineRun(
+        label=label, success=result.success, seconds=seconds,
+        steps=step_seconds(instance, result.run_id), requests=stats["requests"],
+        writes=stats["writes"], s3_requests=_metadata(result, "harmonized_file_s3_metadata",
+                                                      "s3_requests", {}),
+        fallback_lookups=_metadata(result, "existing_harmonized_files", "fallback_lookups", 0),
+        planned_writes={name: _metadata(result, name, "planned_create", 0)
+                        + _metadata(result, name, "planned_update", 0) for name in LOAD_ASSETS},
+        peak_rss_mib=rss.peak_bytes / 2**20, maxrss_mib=maxrss_mib(),
+        client_cpu_seconds=client_cpu, server_cpu_seconds=server_cpu)
+    return run, result
+
+
+def step_seconds(instance: DagsterInstance, run_id: str) -> dict[str, float]:
+    """Seconds from STEP_START to the step's end, per step key, in start order."""
+    started: dict[str, float] = {}
+    ended: dict[str, float] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or entry.step_key is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            started[entry.step_key] = entry.timestamp
+        elif event.event_type in STEP_END:
+            ended[entry.step_key] = entry.timestamp
+    return {key: ended[key] - start for key, start in sorted(started.items(), key=lambda kv: kv[1])
+            if key in ended}
+
+
+def _metadata(result: ExecuteInProcessResult, node: str, key: str, default: Any) -> Any:
+    for materialization in result.asset_materializations_for_node(node):
+        if key in materialization.metadata:
+            return materialization.metadata[key].value
+    return default
+
+
+def fresh_file_payloads(result: ExecuteInProcessResult) -> list[dict]:
+    """The genomic-file bodies the run planned to create (the write floor replays their shape)."""
+    plan: pd.DataFrame = result.output_for_node("genomic_files_plan")
+    return [payload for payload in plan.loc[plan["action"] == "create", "payload"]]

@@ -1,0 +1,80 @@
+"""The project's performance targets (issue 6), as numbers and verdicts.
+
+- fresh load: pipeline / write floor <= 1.3 (judged at 10,000 files)
+- naive loader / pipeline >= 5
+- DataService requests of a fresh load <= N + B + E + 4*ceil(T/1000) + 10, the
+  fallback look-ups of files the study read cannot see counted apart
+- rerun: zero writes, bulk reads only (no fallback look-ups, no per-entity GETs)
+- 100k-row manifest, parse + every manifest check: < 20 s and peak RSS < 1 GiB
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gwo_assets_tests.bench.naive_loader import NaiveOutcome
+from gwo_assets_tests.bench.pipeline_run import PipelineRun
+from gwo_assets_tests.bench.write_floor import WriteFloor
+
+FLOOR_RATIO_MAX = 1.3
+FLOOR_RATIO_JUDGED_AT = 10_000
+NAIVE_RATIO_MIN = 5.0
+MANIFEST_SECONDS_MAX = 20.0
+MANIFEST_RSS_MIB_MAX = 1024.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    value: str
+    target: str
+    met: bool | None  # None: informational at this size
+
+    @property
+    def mark(self) -> str:
+        return {True: "MET", False: "MISSED", None: "(info)"}[self.met]
+
+
+def bulk_read_allowance(table_rows: int) -> int:
+    """Requests allowed for everything but the per-entity writes: 4*ceil(T/1000) + 10."""
+    return 4 * math.ceil(table_rows / 1000) + 10
+
+
+def request_allowance(files: int, bs_links: int, se_links: int, table_rows: int) -> int:
+    return files + bs_links + se_links + bulk_read_allowance(table_rows)
+
+
+def size_verdicts(files: int, table_rows: int, fresh: PipelineRun, rerun: PipelineRun,
+                  floor: WriteFloor, naive: NaiveOutcome) -> list[Verdict]:
+    """Every target that applies to one study size."""
+    floor_ratio = fresh.seconds / floor.seconds_for(fresh.writes)
+    naive_ratio = naive.seconds / fresh.seconds
+    allowed = request_allowance(files, fresh.planned_writes["biospecimen_genomic_files"],
+                                fresh.planned_writes["sequencing_experiment_genomic_files"],
+                                table_rows)
+    counted = fresh.total_requests - fresh.fallback_lookups
+    rerun_reads_ok = (rerun.writes == 0 and rerun.fallback_lookups == 0
+                      and rerun.total_requests <= bulk_read_allowance(table_rows))
+    judged = files >= FLOOR_RATIO_JUDGED_AT * 0.9
+    return [
+        Verdict("pipeline / floor (fresh)", f"{floor_ratio:.2f}", f"<= {FLOOR_RATIO_MAX}",
+                floor_ratio <= FLOOR_RATIO_MAX if judged else None),
+        Verdict("naive / pipeline (fresh)", f"{naive_ratio:.1f}", f">= {NAIVE_RATIO_MIN:g}",
+                naive_ratio >= NAIVE_RATIO_MIN),
+        Verdict("DataService requests, fresh (excl. fallback)",
+                f"{counted} (+{fresh.fallback_lookups} fallback)", f"<= {allowed}",
+                counted <= allowed),
+        Verdict("rerun: writes / fallback / requests", f"{rerun.writes} / "
+                f"{rerun.fallback_lookups} / {rerun.total_requests}",
+                f"0 / 0 / <= {bulk_read_allowance(table_rows)}", rerun_reads_ok),
+    ]
+
+
+def manifest_verdicts(result: dict) -> list[Verdict]:
+    return [
+        Verdict(f"{result['rows']:,}-row manifest: parse + checks", f"{result['total_seconds']:.1f} s",
+                f"< {MANIFEST_SECONDS_MAX:g} s", result["total_seconds"] < MANIFEST_SECONDS_MAX),
+        Verdict(f"{result['rows']:,}-row manifest: peak RSS", f"{result['peak_rss_mib']:.0f} MiB",
+                f"< {MANIFEST_RSS_MIB_MAX:g} MiB", result["peak_rss_mib"] < MANIFEST_RSS_MIB_MAX),
+    ]
