@@ -41,6 +41,7 @@ def issues_check_result(
     skip_invalid_rows: bool = False,
     what: str,
     extra_metadata: dict | None = None,
+    blocked: str = "nothing will be written",
 ) -> AssetCheckResult:
     """Pass when ``issues`` has no error; else fail (ERROR, or WARN when rows are skipped)."""
     issues = issues.reindex(columns=ISSUE_COLUMNS)
@@ -70,7 +71,7 @@ def issues_check_result(
             description=f"{summary}; skip_invalid_rows is on, so the affected files are skipped",
         )
     return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR, metadata=metadata,
-                            description=f"{summary}; nothing will be written")
+                            description=f"{summary}; {blocked}")
 
 
 def _write_issues(report_dir: str, run_id: str, check_name: str, issues: pd.DataFrame) -> Path:

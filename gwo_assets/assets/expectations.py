@@ -120,12 +120,15 @@ def link_expectations(target: str, prefix: str) -> Callable[[Any], list]:
 
 
 @asset_check(asset=gwo_manifest, blocking=True,
-             description="great-expectations suite on the normalized manifest.")
+             description="great-expectations suite on the manifest rows the rules accepted: an "
+                         "independent second opinion, so it never skips rows, it stops the run.")
 def manifest_expectation_suite(context: AssetCheckExecutionContext, ingest: IngestSettings,
                                gwo_manifest: GwoManifest):
-    issues = run_suite("gwo_manifest", gwo_manifest.rows, manifest_expectations, "row")
+    issues = gwo_manifest.issues
+    rejected = set(issues.loc[issues["severity"] == "error", "row"].dropna().astype(int))
+    accepted = gwo_manifest.rows[~gwo_manifest.rows["row"].astype(int).isin(rejected)]
+    issues = run_suite("gwo_manifest", accepted, manifest_expectations, "row")
     return issues_check_result(context, issues, report_dir=ingest.report_dir,
-                               skip_invalid_rows=ingest.skip_invalid_rows,
                                what="Manifest expectations (GX)")
 
 

@@ -64,4 +64,5 @@ def load_matches_plan(context: AssetCheckExecutionContext, ingest: IngestSetting
     issues = reconcile(before, after, expected_state(ingest.dry_run, genomic_files_plan, results))
     return issues_check_result(
         context, issues, report_dir=ingest.report_dir, what="Read-back reconciliation",
+        blocked="the writes are done: rerun to converge, or inspect the records named",
         extra_metadata={"rows_read_back": MetadataValue.json({t: len(f) for t, f in after.items()})})

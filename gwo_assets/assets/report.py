@@ -174,7 +174,7 @@ def write_report(instance: DagsterInstance, run_id: str, ingest: IngestSettings,
 
 
 def summary_line(report: dict[str, Any]) -> str:
-    verb = "would write" if report["dry_run"] else "wrote"
+    verb = "dry run" if report["dry_run"] else "real run"
     parts = [f"{name}: {c['create']} create, {c['update']} update, {c['unchanged']} unchanged, "
              f"{c['failed']} failed" for name, c in report["steps"].items()]
     return (f"GWO ingest {report['status'].upper()} ({verb}) for {report['study_id']}. "

@@ -27,13 +27,13 @@ def test_cli_dry_run_then_real_run(stack, process_env, tmp_path):
     dry = execute(run_config(stack.info, dry_run=True, report_dir=reports), process_env, tmp_path)
     assert dry.returncode == 0, dry.stderr[-3000:]
     assert service.write_count() == 0
-    assert "GWO ingest SUCCESS (would write)" in dry.stderr
+    assert "GWO ingest SUCCESS (dry run)" in dry.stderr
 
     real = execute(run_config(stack.info, dry_run=False, report_dir=reports), process_env, tmp_path)
     assert real.returncode == 0, real.stderr[-3000:]
     n_files = len(stack.study.harmonized)
     assert service.request_counts().get("POST /genomic-files") == n_files
-    assert "GWO ingest SUCCESS (wrote)" in real.stderr
+    assert "GWO ingest SUCCESS (real run)" in real.stderr
 
 
 def test_cli_exits_non_zero_when_a_blocking_check_fails(stack, process_env, tmp_path):
