@@ -25,14 +25,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+import requests
+
 from gwo_assets.sandbox.dataservice import FaultConfig
 from gwo_assets_tests.assets.test_ingest_job import assert_study_loaded
 from gwo_assets_tests.e2e.conftest import REPO
 from gwo_assets_tests.reliability.conftest import (assert_no_duplicates, expected_counts,
                                                    stored_counts)
-from gwo_assets_tests.support import report_json, run_config
-
-pytestmark = pytest.mark.e2e
+from gwo_assets_tests.support import list_all, report_json, run_config, run_ingest, stored_files
 
 SLOW_POSTS = FaultConfig(latency_ms=100, methods=("POST",))
 KILL_AFTER_POSTS = 10  # more than one round of max_concurrency (8): some answered, some in flight
@@ -68,6 +68,7 @@ RECONCILE_BUG = pytest.mark.xfail(strict=True, reason=(
     "the right state; fix: add existing_harmonized_files to `before`"))
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("endpoint", [
     pytest.param("/genomic-files", marks=RECONCILE_BUG),
     pytest.param("/biospecimen-genomic-files", marks=RECONCILE_BUG),
@@ -122,3 +123,33 @@ def test_a_run_killed_during_its_writes_is_completed_by_a_rerun(stack, process_e
         assert steps[step] == {"create": expected[step] - before[step], "update": 0,
                                "unchanged": before[step], "failed": 0}, step
     assert rerun.returncode == 0, rerun.stderr[-3000:]
+
+
+@RECONCILE_BUG
+def test_files_left_without_links_are_reused_unchanged_and_linked(stack, tmp_path):
+    """Fast, in process: the state a run killed between its file and link steps leaves
+    (complete files, no links; here made by removing the links of a loaded study's files),
+    then a rerun. Same expectations as the CLI test."""
+    url, reports = stack.info["dataservice_url"], tmp_path / "reports"
+    assert run_ingest(stack.info, reports, dry_run=False).success
+    orphans = stack.study.harmonized[::3]
+    for harmonized in orphans:
+        gf_id = stored_files(url, harmonized.filepath)[0]["kf_id"]
+        for endpoint in ("/sequencing-experiment-genomic-files", "/biospecimen-genomic-files"):
+            for link in list_all(url, endpoint, genomic_file_id=gf_id):
+                assert requests.delete(f"{url}{endpoint}/{link['kf_id']}", timeout=30).ok
+    before, expected = stored_counts(stack), expected_counts(stack)
+    assert before["genomic_files"] == expected["genomic_files"]
+    stack.dataservice.reset_counts()
+
+    rerun = run_ingest(stack.info, reports, dry_run=False)
+
+    assert_study_loaded(stack)
+    assert_no_duplicates(stack)
+    counts = stack.dataservice.request_counts()
+    assert counts.get("POST /genomic-files", 0) == counts.get("PATCH /genomic-files", 0) == 0
+    steps = report_json(reports, rerun.run_id)["steps"]
+    for step in STEPS:
+        assert steps[step] == {"create": expected[step] - before[step], "update": 0,
+                               "unchanged": before[step], "failed": 0}, step
+    assert rerun.success

@@ -1,0 +1,160 @@
+"""Secrets never leave the process: not in logs, events, metadata, reports or errors.
+
+Each run gets a sentinel DataService token (bound from KF_DATASERVICE_TOKEN as a
+user sets it) and a sentinel AWS secret key, then everything the run left behind
+is searched for them: every Dagster event-log entry serialized whole (messages,
+metadata values, error infos with their stack traces) plus the stored run, the
+Python log records, the captured stdout/stderr, and every file under the
+report folder (for the CLI: also every file under DAGSTER_HOME). The tests also
+prove the sentinels were in play: the sandbox DataService must have received
+the bearer token on every request (its handler is wrapped to record headers,
+see ``received_headers``; the sandbox itself does not record them), and the
+S3 calls must have succeeded with the sentinel secret.
+"""
+
+import importlib.util
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster import DagsterInstance
+from dagster._serdes import serialize_value
+
+from gwo_assets import definitions
+from gwo_assets.sandbox.dataservice import FaultConfig
+from gwo_assets_tests.e2e.conftest import REPO
+from gwo_assets_tests.support import run_config
+
+TOKEN = "sentinel-token-7c1d9e"
+AWS_SECRET = "sentinel-aws-secret-4b2f0a"
+SENTINELS = (TOKEN, AWS_SECRET)
+REJECT_EVERYTHING = FaultConfig(error_rate=1.0, error_statuses=(401,))
+
+
+def load_definitions():
+    """gwo_assets.definitions executed afresh, as Dagster loads it, with the current
+    environment (the token is bound from KF_DATASERVICE_TOKEN only if set at load time)."""
+    spec = importlib.util.spec_from_file_location("gwo_definitions_under_test", definitions.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.defs
+
+
+def config_without_dataservice(stack, reports: Path) -> dict:
+    """The run config a user writes: the DataService comes from the environment only."""
+    config = run_config(stack.info, dry_run=False, report_dir=reports)
+    del config["resources"]["dataservice"]
+    return config
+
+
+def files_text(*folders: Path) -> dict[str, str]:
+    return {str(path): path.read_bytes().decode("utf-8", "replace")
+            for folder in folders for path in folder.rglob("*") if path.is_file()}
+
+
+def assert_no_sentinel(texts: dict[str, str]) -> None:
+    leaks = {where: sentinel for where, text in texts.items() for sentinel in SENTINELS
+             if sentinel in text}
+    assert not leaks, f"secrets leaked into: {leaks}"
+
+
+def dataservice_authorizations(headers: list[dict[str, str]]) -> set[str | None]:
+    """Authorization of every DataService request (moto's S3 server is not our handler)."""
+    return {h.get("authorization") for h in headers}
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def python_logs():
+    """Every Python log record at DEBUG and above while the test runs (urllib3, boto, ours)."""
+    handler, root = _Records(), logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler.records
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+@pytest.fixture
+def sentinel_env(monkeypatch, stack):
+    monkeypatch.setenv("KF_DATASERVICE_URL", stack.info["dataservice_url"])
+    monkeypatch.setenv("KF_DATASERVICE_TOKEN", TOKEN)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+
+
+@pytest.mark.parametrize("faults", [None, REJECT_EVERYTHING], ids=["real-run", "token-rejected"])
+def test_in_process_run_never_shows_the_token_or_aws_secret(stack, sentinel_env, received_headers,
+                                                             tmp_path, python_logs, capfd, faults):
+    defs = load_definitions()
+    reports = tmp_path / "reports"
+    stack.dataservice.set_faults(faults)
+    received_headers.clear()
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("ingest_gwo").execute_in_process(
+            run_config=config_without_dataservice(stack, reports), instance=instance,
+            raise_on_error=False)
+        stored_events = [serialize_value(entry) for entry in instance.all_logs(result.run_id)]
+        stored_run = serialize_value(instance.get_run_by_id(result.run_id))
+    stack.dataservice.set_faults(None)
+    output = capfd.readouterr()
+
+    events = "\n".join(stored_events)
+    assert result.success is (faults is None)
+    if faults is None:
+        assert "GWO ingest SUCCESS" in events and "STEP_SUCCESS" in events
+    else:  # the error path ran and says which variable to fix, without its value
+        assert "KF_DATASERVICE_TOKEN" in events and "401" in events
+    assert stack.info["study_id"] in events  # the serialized log is the real, full one
+    assert (reports / result.run_id / "report.json").exists()
+    assert dataservice_authorizations(received_headers) == {f"Bearer {TOKEN}"}
+    assert {r.name.split(".")[0] for r in python_logs} >= {"urllib3", "botocore"}
+    assert_no_sentinel({
+        "event log": events, "stored run": stored_run,
+        "python logging": "\n".join(f"{r.name} {r.getMessage()} {r.exc_info}" for r in python_logs),
+        "stdout": output.out, "stderr": output.err,
+        **files_text(reports),
+    })
+
+
+def execute_cli(config: dict, env: dict, tmp_path: Path, name: str) -> subprocess.CompletedProcess:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run(
+        [sys.executable, "-m", "dagster", "job", "execute", "-m", "gwo_assets", "-j", "ingest_gwo",
+         "-c", str(path)], env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.e2e
+def test_cli_run_never_shows_the_token_or_aws_secret(stack, process_env, received_headers,
+                                                     tmp_path):
+    env = {**process_env, "KF_DATASERVICE_TOKEN": TOKEN, "AWS_SECRET_ACCESS_KEY": AWS_SECRET}
+    reports = tmp_path / "reports"
+    config = config_without_dataservice(stack, reports)
+    received_headers.clear()
+
+    real = execute_cli(config, env, tmp_path, "real")
+    stack.dataservice.set_faults(REJECT_EVERYTHING)
+    rejected = execute_cli(config, env, tmp_path, "rejected")
+    stack.dataservice.set_faults(None)
+
+    assert real.returncode == 0, real.stderr[-3000:]
+    assert "GWO ingest SUCCESS" in real.stderr
+    assert rejected.returncode != 0 and "KF_DATASERVICE_TOKEN" in rejected.stderr
+    assert dataservice_authorizations(received_headers) == {f"Bearer {TOKEN}"}
+    assert_no_sentinel({
+        "real stdout": real.stdout, "real stderr": real.stderr,
+        "rejected stdout": rejected.stdout, "rejected stderr": rejected.stderr,
+        **files_text(reports, Path(env["DAGSTER_HOME"])),
+    })
