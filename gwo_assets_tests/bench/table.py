@@ -48,7 +48,8 @@ def study_block(result: SizeResult) -> str:
     """Everything measured at one size: study, steps, requests, floor, naive, verdicts."""
     s = result.study
     header = (f"== {s.files:,} harmonized files ({s.specimens:,} specimens, {s.manifest_rows:,} "
-              f"manifest rows, T = {s.total_table_rows:,} rows in the four study tables; "
+              f"manifest rows, T = {s.total_table_rows:,} rows in the four study tables before "
+              f"the fresh load, {s.rerun_total_table_rows:,} before the rerun; "
               f"built in {s.build_seconds:.0f} s; load average {result.load_average[0]:.1f} -> "
               f"{result.load_average[1]:.1f})")
     return "\n\n".join([header, phases_table(result), steps_table(result), requests_table(result),
@@ -119,9 +120,11 @@ def resources_table(result: SizeResult) -> str:
 def floor_table(result: SizeResult) -> str:
     floor, writes = result.floor, result.fresh.writes
     rows = [(f"{r.clients} client{'s' if r.clients > 1 else ''}", r.writes, r.seconds, r.rate,
-             r.server_cpu_us_per_write, writes / r.rate) for r in floor.rates]
+             r.server_cpu_us_per_write, r.client_cpu_us_per_write, writes / r.rate)
+            for r in floor.rates]
     table = render(("write floor (file + 2 links)", "writes", "s", "writes/s",
-                    "server CPU us/write", f"s for {writes:,} writes"), rows)
+                    "server CPU us/write", "client CPU us/write", f"s for {writes:,} writes"),
+                   rows)
     return (f"{table}\nfloor = {writes:,} writes / {floor.best.rate:,.0f} writes/s "
             f"(best, {floor.best.clients} clients) = {floor.seconds_for(writes):.1f} s; "
             f"pipeline fresh load {result.fresh.seconds:.1f} s")

@@ -33,6 +33,7 @@ class FloorRate:
     writes: int
     seconds: float
     server_cpu_us_per_write: float
+    client_cpu_us_per_write: float
 
     @property
     def rate(self) -> float:
@@ -104,7 +105,7 @@ def _measure(dataservice: DataServiceProcess, targets: _Targets,
     threads = [threading.Thread(target=client, name=f"floor-{i}") for i in range(clients)]
     for thread in threads:
         thread.start()
-    cpu_before = dataservice.cpu_seconds()
+    cpu_before, client_before = dataservice.cpu_seconds(), time.process_time()
     began = time.perf_counter()
     deadline.append(began + seconds)
     barrier.wait()
@@ -112,8 +113,10 @@ def _measure(dataservice: DataServiceProcess, targets: _Targets,
         thread.join()
     elapsed = time.perf_counter() - began
     writes = next(written)
-    cpu = dataservice.cpu_seconds() - cpu_before
-    return FloorRate(clients, writes, elapsed, cpu / max(writes, 1) * 1e6)
+    client = time.process_time() - client_before
+    server = dataservice.cpu_seconds() - cpu_before
+    per_write = 1e6 / max(writes, 1)
+    return FloorRate(clients, writes, elapsed, server * per_write, client * per_write)
 
 
 def _write_unit(session: requests.Session, url: str, targets: _Targets, number: int,
