@@ -41,7 +41,7 @@ def expected_state(dry_run: bool, file_plan: pd.DataFrame,
     asset=sequencing_experiment_genomic_files, blocking=True,
     additional_ins={name: AssetIn(name) for name in (
         "genomic_files_plan", "genomic_files", "biospecimen_genomic_files",
-        "study_genomic_files", "study_biospecimen_genomic_files",
+        "study_genomic_files", "existing_harmonized_files", "study_biospecimen_genomic_files",
         "study_sequencing_experiment_genomic_files")},
     description="Read back from the DataService: every planned file and link exists exactly "
                 "once with the planned fields, and nothing else of the study changed.")
@@ -50,12 +50,17 @@ def load_matches_plan(context: AssetCheckExecutionContext, ingest: IngestSetting
                       sequencing_experiment_genomic_files: pd.DataFrame,
                       genomic_files_plan: pd.DataFrame, genomic_files: pd.DataFrame,
                       biospecimen_genomic_files: pd.DataFrame, study_genomic_files: pd.DataFrame,
+                      existing_harmonized_files: pd.DataFrame,
                       study_biospecimen_genomic_files: pd.DataFrame,
                       study_sequencing_experiment_genomic_files: pd.DataFrame):
     client = dataservice.get_client()
     after = {table: records_frame(client.list_all(endpoint, {"study_id": ingest.study_id}), endpoint)
              for table, endpoint in ENDPOINTS.items()}
-    before = {"genomic_files": study_genomic_files,
+    # Files without a biospecimen link (left by an interrupted run) are invisible to the
+    # study read but were found by external_id: they existed before this run too.
+    files_before = pd.concat([study_genomic_files, existing_harmonized_files],
+                             ignore_index=True).drop_duplicates("kf_id")
+    before = {"genomic_files": files_before,
               "biospecimen_genomic_files": study_biospecimen_genomic_files,
               "sequencing_experiment_genomic_files": study_sequencing_experiment_genomic_files}
     results = {"genomic_files": genomic_files,

@@ -10,7 +10,7 @@ S3_URI_PATTERN = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(\S(?:.*
 
 def is_kf_id(value: object, prefix: str | None = None) -> bool:
     """True when ``value`` is PREFIX_ + 8 Crockford base32 characters."""
-    if not isinstance(value, str) or not KF_ID_PATTERN.match(value):
+    if not isinstance(value, str) or not KF_ID_PATTERN.fullmatch(value):
         return False
     return prefix is None or value.startswith(prefix + "_")
 
@@ -32,11 +32,11 @@ def validate_kf_id(value: str, prefix: str) -> str:
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     """Split ``s3://bucket/key`` into (bucket, key); ValueError when malformed."""
-    match = S3_URI_PATTERN.match(uri or "")
+    match = S3_URI_PATTERN.fullmatch(uri or "")
     if not match:
         raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
     return match.group(1), match.group(2)
 
 
 def is_s3_uri(uri: object) -> bool:
-    return isinstance(uri, str) and bool(S3_URI_PATTERN.match(uri))
+    return isinstance(uri, str) and bool(S3_URI_PATTERN.fullmatch(uri))

@@ -78,8 +78,9 @@ def _unexpected_changes(table: str, before: pd.DataFrame, after: pd.DataFrame,
 
 def _issue(check: str, subject: str, column: str, value: object, expected: object,
            table: str = "genomic_files") -> dict:
+    shown = str(value) if str(value) == str(subject) else f"{subject}: {value}"
     return {"check": f"{table}:{check}", "row": None, "column": column,
-            "value": f"{subject}: {value}", "expected": str(expected),
+            "value": shown, "expected": str(expected),
             "suggestion": "rerun the ingest (it converges) or inspect the record in the DataService",
             "severity": "error"}
 

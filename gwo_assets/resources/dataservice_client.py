@@ -110,7 +110,7 @@ def public_url(url: str) -> str:
 def normalize_endpoint(endpoint: str) -> str:
     """``genomic-files`` or ``/genomic-files/`` -> ``/genomic-files``; rejects anything else."""
     name = endpoint.strip("/")
-    if not _COLLECTION_NAME.match(name):
+    if not _COLLECTION_NAME.fullmatch(name):
         raise ValueError(f"{endpoint!r} is not a DataService collection such as '/genomic-files'")
     return f"/{name}"
 

@@ -63,11 +63,6 @@ def test_malicious_ids_and_endpoints_are_refused_before_any_request(client, mock
     assert len(mocked.calls) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: gwo_assets/core/kf_ids.py KF_ID_PATTERN ends with `$`, which also matches "
-    "before a trailing newline, so is_kf_id('GF_0A1B2C3D\\n') is True and the client sends "
-    "GET /genomic-files/GF_0A1B2C3D%0A; fix: use KF_ID_PATTERN.fullmatch (or `\\Z`) in "
-    "is_kf_id, and likewise for S3_URI_PATTERN and normalize_endpoint's pattern"))
 def test_a_kf_id_with_a_trailing_newline_is_refused(client, mocked):
     with pytest.raises(ValueError):
         client.get("/genomic-files", "GF_0A1B2C3D\n")

@@ -59,19 +59,10 @@ def posts_received(service) -> int:
     return sum(n for key, n in service.request_counts().items() if key.startswith("POST "))
 
 
-# Killed before every file has its biospecimen link, the rerun reuses files the study read
-# cannot see, and the read-back check then flags them (see RECONCILE_BUG).
-RECONCILE_BUG = pytest.mark.xfail(strict=True, reason=(
-    "product bug: load_matches_plan (gwo_assets/assets/reconcile.py) takes `before` from "
-    "study_genomic_files only, so link-less files left by the killed run and reused by the "
-    "rerun count as genomic_files:unexpected_record and the rerun exits 1 although it wrote "
-    "the right state; fix: add existing_harmonized_files to `before`"))
-
-
 @pytest.mark.e2e
 @pytest.mark.parametrize("endpoint", [
-    pytest.param("/genomic-files", marks=RECONCILE_BUG),
-    pytest.param("/biospecimen-genomic-files", marks=RECONCILE_BUG),
+    "/genomic-files",  # killed before every file has its biospecimen link
+    "/biospecimen-genomic-files",
     "/sequencing-experiment-genomic-files",
 ])
 def test_a_run_killed_during_its_writes_is_completed_by_a_rerun(stack, process_env, tmp_path,
@@ -125,7 +116,6 @@ def test_a_run_killed_during_its_writes_is_completed_by_a_rerun(stack, process_e
     assert rerun.returncode == 0, rerun.stderr[-3000:]
 
 
-@RECONCILE_BUG
 def test_files_left_without_links_are_reused_unchanged_and_linked(stack, tmp_path):
     """Fast, in process: the state a run killed between its file and link steps leaves
     (complete files, no links; here made by removing the links of a loaded study's files),
