@@ -4,6 +4,7 @@ The expectations are computed from the source files as the sandbox stores them
 (read back with plain HTTP after the test edited them), never from the plan.
 """
 
+import pytest
 import csv
 
 import pandas as pd
@@ -116,6 +117,7 @@ def test_mixed_open_and_controlled_sources_give_a_controlled_file_with_the_union
         (True, consent["authz"], consent["acl"])
 
 
+@pytest.mark.e2e  # slow (several job runs): make test-e2e
 def test_a_source_restricted_between_runs_restricts_its_outputs_on_rerun(stack, tmp_path):
     url, study = stack.info["dataservice_url"], stack.study
     assert run_ingest(stack.info, tmp_path / "reports", dry_run=False).success

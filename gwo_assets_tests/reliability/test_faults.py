@@ -18,6 +18,7 @@ seeded generator, so replaying that generator for the number of requests the
 sandbox received gives exactly how many errors and lost responses it injected.
 """
 
+import pytest
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
@@ -98,6 +99,7 @@ def test_errors_and_lost_responses_leave_the_fault_free_state(make_stack, tmp_pa
     assert ledger.writes == sum(expected_counts(stack).values())
 
 
+@pytest.mark.e2e  # slow (several job runs): make test-e2e
 def test_lost_posts_are_looked_up_never_re_sent(make_stack, tmp_path):
     """Faults on POSTs only, often: 20% refused (nothing written), 20% of the rest lost
     (written, answer dropped). Every POST the sandbox received either was refused or

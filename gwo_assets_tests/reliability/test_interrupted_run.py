@@ -116,6 +116,7 @@ def test_a_run_killed_during_its_writes_is_completed_by_a_rerun(stack, process_e
     assert rerun.returncode == 0, rerun.stderr[-3000:]
 
 
+@pytest.mark.e2e  # slow (several job runs): make test-e2e
 def test_files_left_without_links_are_reused_unchanged_and_linked(stack, tmp_path):
     """Fast, in process: the state a run killed between its file and link steps leaves
     (complete files, no links; here made by removing the links of a loaded study's files),

@@ -102,6 +102,7 @@ def test_undo_takes_back_exactly_what_the_run_created(stack, tmp_path):
     assert stored_state(stack) == before
 
 
+@pytest.mark.e2e  # slow (several job runs): make test-e2e
 def test_undo_of_a_patching_run_then_of_a_run_whose_records_others_changed(stack, tmp_path):
     """Two undos on one sandbox (one ingest fewer): the later run's PATCH is restored, then
     the earlier run's records that others changed meanwhile are skipped and reported."""
