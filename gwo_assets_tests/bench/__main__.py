@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="files the naive loader runs on above --naive-full-up-to")
     parser.add_argument("--naive-full-up-to", type=int, default=Options.naive_full_up_to,
                         help="largest study the naive loader loads whole")
+    parser.add_argument("--latency-ms", type=int, default=Options.latency_ms,
+                        help="sandbox DataService latency per request, to emulate a remote "
+                             "service (default 0: loopback)")
     parser.add_argument("--seed", type=int, default=Options.seed)
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -97,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"one-time per process (definitions, GX import + first context): "
           f"{env['one_time_seconds']:.1f} s, not counted in the runs below", flush=True)
     options = Options(seed=args.seed, floor_seconds=args.floor_seconds,
-                      naive_full_up_to=args.naive_full_up_to, naive_sample=args.naive_sample)
+                      naive_full_up_to=args.naive_full_up_to, naive_sample=args.naive_sample,
+                      latency_ms=args.latency_ms)
     results: list[SizeResult] = []
     with tempfile.TemporaryDirectory(prefix="gwo-bench-") as workdir:
         for size in args.sizes:

@@ -75,3 +75,8 @@ class DataServiceProcess(ServerProcess):
 
     def reset_counts(self) -> None:
         requests.post(f"{self.url}/_sandbox/reset-stats", timeout=30).raise_for_status()
+
+    def set_latency_ms(self, latency_ms: int) -> None:
+        """Delay every answer by ``latency_ms``, like a DataService across a network (0: off)."""
+        settings = {"latency_ms": latency_ms} if latency_ms else {}
+        requests.post(f"{self.url}/_sandbox/faults", json=settings, timeout=30).raise_for_status()

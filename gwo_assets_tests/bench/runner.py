@@ -26,6 +26,7 @@ class Options:
     floor_seconds: float = 5.0
     naive_full_up_to: int = 2_000
     naive_sample: int = 1_000
+    latency_ms: int = 0  # added to every DataService answer after the study is built
 
 
 @dataclass
@@ -37,6 +38,7 @@ class StudyFacts:
     table_rows: dict[str, int]  # before the fresh load
     rerun_table_rows: dict[str, int]  # before the rerun (the fresh load's rows added)
     build_seconds: float
+    latency_ms: int
 
     @property
     def total_table_rows(self) -> int:
@@ -67,6 +69,8 @@ def run_size(files: int, options: Options, workdir: Path, log=print) -> SizeResu
             DataServiceProcess() as naive_ds:
         study = build_study(plan, [pipeline_ds.url, naive_ds.url], s3.url, workdir)
         table_rows = study_table_rows(pipeline_ds.url, plan.study_id)
+        for dataservice in (pipeline_ds, naive_ds):
+            dataservice.set_latency_ms(options.latency_ms)
         log(f"[{files:,}] study built in {study.seconds:.0f} s; running the pipeline (fresh)")
         reports = workdir / "reports"
         fresh, result = run_pipeline("fresh", pipeline_ds, s3.url, plan.study_id, study.manifest,
@@ -77,7 +81,7 @@ def run_size(files: int, options: Options, workdir: Path, log=print) -> SizeResu
         del result
         facts = StudyFacts(files, study.files, len(plan.biospecimens), study.manifest_rows,
                            table_rows, study_table_rows(pipeline_ds.url, plan.study_id),
-                           study.seconds)
+                           study.seconds, options.latency_ms)
         rerun, _ = run_pipeline("rerun", pipeline_ds, s3.url, plan.study_id, study.manifest, reports)
         _require(rerun)
         sample = None if study.files <= options.naive_full_up_to else options.naive_sample

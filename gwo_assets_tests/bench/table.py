@@ -50,7 +50,7 @@ def study_block(result: SizeResult) -> str:
     header = (f"== {s.files:,} harmonized files ({s.specimens:,} specimens, {s.manifest_rows:,} "
               f"manifest rows, T = {s.total_table_rows:,} rows in the four study tables before "
               f"the fresh load, {s.rerun_total_table_rows:,} before the rerun; "
-              f"built in {s.build_seconds:.0f} s; load average {result.load_average[0]:.1f} -> "
+              f"built in {s.build_seconds:.0f} s; DataService latency {s.latency_ms} ms; load average {result.load_average[0]:.1f} -> "
               f"{result.load_average[1]:.1f})")
     return "\n\n".join([header, phases_table(result), steps_table(result), requests_table(result),
                         resources_table(result), floor_table(result), naive_line(result),

@@ -54,6 +54,8 @@ def size_verdicts(files: int, table_rows: int, rerun_table_rows: int, fresh: Pip
     reads (and reads back) the files and links the fresh load added.
     """
     floor_ratio = fresh.seconds / floor.seconds_for(fresh.writes)
+    cpu_ratio = ((fresh.client_cpu_seconds + fresh.server_cpu_seconds)
+                 / floor.cpu_seconds_for(fresh.writes))
     naive_ratio = naive.seconds / fresh.seconds
     allowed = request_allowance(files, fresh.planned_writes["biospecimen_genomic_files"],
                                 fresh.planned_writes["sequencing_experiment_genomic_files"],
@@ -65,6 +67,8 @@ def size_verdicts(files: int, table_rows: int, rerun_table_rows: int, fresh: Pip
     return [
         Verdict("pipeline / floor (fresh)", f"{floor_ratio:.2f}", f"<= {FLOOR_RATIO_MAX}",
                 floor_ratio <= FLOOR_RATIO_MAX if judged else None),
+        Verdict("  same in CPU s (client + server)", f"{cpu_ratio:.2f}", "(less load-sensitive)",
+                None),
         Verdict("naive / pipeline (fresh)", f"{naive_ratio:.1f}", f">= {NAIVE_RATIO_MIN:g}",
                 naive_ratio >= NAIVE_RATIO_MIN),
         Verdict("DataService requests, fresh (excl. fallback)",

@@ -39,6 +39,11 @@ class FloorRate:
     def rate(self) -> float:
         return self.writes / self.seconds
 
+    @property
+    def cpu_us_per_write(self) -> float:
+        """Client plus server CPU per write: less sensitive to a busy machine than the rate."""
+        return self.server_cpu_us_per_write + self.client_cpu_us_per_write
+
 
 @dataclass(frozen=True)
 class WriteFloor:
@@ -50,6 +55,10 @@ class WriteFloor:
 
     def seconds_for(self, writes: int) -> float:
         return writes / self.best.rate
+
+    def cpu_seconds_for(self, writes: int) -> float:
+        """Client + server CPU the floor loop spends on ``writes`` writes (at its best rate)."""
+        return writes * self.best.cpu_us_per_write / 1e6
 
 
 class _Targets:
