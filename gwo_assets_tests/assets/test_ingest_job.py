@@ -14,14 +14,6 @@ from gwo_assets_tests.support import (report_json, run_ingest, stored_files, sto
 SPECIMENS = 12
 
 
-@pytest.fixture(autouse=True)
-def _sandbox_aws(monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-
-
 @pytest.fixture
 def stack(tmp_path):
     with SandboxStack(specimens=SPECIMENS, seed=11, workdir=tmp_path / "sandbox") as running:

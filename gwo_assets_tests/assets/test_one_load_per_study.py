@@ -19,9 +19,7 @@ time.sleep(60)
 
 
 @pytest.fixture
-def stack(tmp_path, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+def stack(tmp_path):
     with SandboxStack(specimens=3, seed=31, workdir=tmp_path / "sandbox") as running:
         yield running
 

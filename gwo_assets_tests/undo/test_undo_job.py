@@ -26,14 +26,6 @@ VERSION_FIELDS = ("modified_at", "latest_did", "access_urls")
 SE_LINK_LIST = "sequencing_experiment_genomic_files"
 
 
-@pytest.fixture(autouse=True)
-def _sandbox_aws(monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-
-
 @pytest.fixture
 def stack(tmp_path):
     with SandboxStack(specimens=4, seed=29, workdir=tmp_path / "sandbox") as running:
