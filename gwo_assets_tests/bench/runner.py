@@ -8,14 +8,15 @@ the same study (same plan, same S3 objects) so it too starts fresh.
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from gwo_assets_tests.bench.host import DataServiceProcess, ServerProcess
 from gwo_assets_tests.bench.naive_loader import NaiveOutcome, run_naive
 from gwo_assets_tests.bench.pipeline_run import PipelineRun, fresh_file_payloads, run_pipeline
-from gwo_assets_tests.bench.study import build_study, plan_for_files, study_table_rows
+from gwo_assets_tests.bench.study import (BenchStudy, build_study, plan_for_files,
+                                          study_table_rows)
 from gwo_assets_tests.bench.targets import Verdict, size_verdicts
 from gwo_assets_tests.bench.write_floor import WriteFloor, measure_write_floor
 
@@ -60,43 +61,64 @@ class SizeResult:
     load_average: tuple[float, float]  # 1-minute load before and after
 
 
-def run_size(files: int, options: Options, workdir: Path, log=print) -> SizeResult:
+@dataclass(frozen=True)
+class _Sandbox:
+    """The servers of one size: moto, the pipeline's DataService and the naive loader's copy."""
+
+    s3_url: str
+    pipeline: DataServiceProcess
+    naive: DataServiceProcess
+
+
+def run_size(files: int, options: Options, workdir: Path,
+             log: Callable[[str], None] = print) -> SizeResult:
     """Every measurement of one study size, on sandbox servers started for it."""
     load_before = os.getloadavg()[0]
     plan = plan_for_files(files, options.seed)
     log(f"[{files:,}] plan: {len(plan.harmonized):,} files, {len(plan.biospecimens):,} specimens")
     with ServerProcess("s3") as s3, DataServiceProcess() as pipeline_ds, \
             DataServiceProcess() as naive_ds:
+        sandbox = _Sandbox(s3.url, pipeline_ds, naive_ds)
         study = build_study(plan, [pipeline_ds.url, naive_ds.url], s3.url, workdir)
         table_rows = study_table_rows(pipeline_ds.url, plan.study_id)
         for dataservice in (pipeline_ds, naive_ds):
             dataservice.set_latency_ms(options.latency_ms)
         log(f"[{files:,}] study built in {study.seconds:.0f} s; running the pipeline (fresh)")
-        reports = workdir / "reports"
-        fresh, result = run_pipeline("fresh", pipeline_ds, s3.url, plan.study_id, study.manifest,
-                                     reports)
-        _require(fresh)
-        log(f"[{files:,}] fresh load {fresh.seconds:.1f} s; measuring the write floor")
-        floor = measure_write_floor(pipeline_ds, fresh_file_payloads(result), options.floor_seconds)
-        del result
-        facts = StudyFacts(files, study.files, len(plan.biospecimens), study.manifest_rows,
-                           table_rows, study_table_rows(pipeline_ds.url, plan.study_id),
-                           study.seconds, options.latency_ms)
-        rerun, _ = run_pipeline("rerun", pipeline_ds, s3.url, plan.study_id, study.manifest, reports)
-        _require(rerun)
-        sample = None if study.files <= options.naive_full_up_to else options.naive_sample
-        log(f"[{files:,}] rerun {rerun.seconds:.1f} s; naive loader on "
-            f"{'all' if sample is None else sample} files")
-        started = time.perf_counter()
-        naive = run_naive(naive_ds, s3.url, study.manifest, sample)
-        log(f"[{files:,}] naive loader {time.perf_counter() - started:.0f} s")
+        fresh, floor = _fresh_load_and_floor(sandbox, plan.study_id, study, options, workdir)
+        log(f"[{files:,}] fresh load {fresh.seconds:.1f} s; floor measured; rerun")
+        rerun_rows = study_table_rows(pipeline_ds.url, plan.study_id)
+        rerun = _required(run_pipeline("rerun", pipeline_ds, sandbox.s3_url, plan.study_id,
+                                       study.manifest, workdir / "reports")[0])
+        log(f"[{files:,}] rerun {rerun.seconds:.1f} s; naive loader")
+        naive = _naive_load(sandbox, study, options)
+        log(f"[{files:,}] naive loader {naive.measured.seconds:.0f} s on "
+            f"{naive.measured.files:,} files")
+    facts = StudyFacts(files, study.files, len(plan.biospecimens), study.manifest_rows,
+                       table_rows, rerun_rows, study.seconds, options.latency_ms)
     verdicts = size_verdicts(facts.files, facts.total_table_rows, facts.rerun_total_table_rows,
                              fresh, rerun, floor, naive)
     return SizeResult(facts, fresh, rerun, floor, naive, verdicts,
                       (load_before, os.getloadavg()[0]))
 
 
-def _require(run: PipelineRun) -> None:
+def _fresh_load_and_floor(sandbox: _Sandbox, study_id: str, study: BenchStudy, options: Options,
+                          workdir: Path) -> tuple[PipelineRun, WriteFloor]:
+    """The fresh load, then the floor right away (same DataService, same machine load)."""
+    fresh, result = run_pipeline("fresh", sandbox.pipeline, sandbox.s3_url, study_id,
+                                 study.manifest, workdir / "reports")
+    _required(fresh)
+    payloads = fresh_file_payloads(result)
+    return fresh, measure_write_floor(sandbox.pipeline, payloads, options.floor_seconds)
+
+
+def _naive_load(sandbox: _Sandbox, study: BenchStudy, options: Options) -> NaiveOutcome:
+    """The whole study when small, else a sample extrapolated linearly."""
+    sample = None if study.files <= options.naive_full_up_to else options.naive_sample
+    return run_naive(sandbox.naive, sandbox.s3_url, study.manifest, sample)
+
+
+def _required(run: PipelineRun) -> PipelineRun:
     if not run.success:
         raise RuntimeError(f"ingest_gwo ({run.label}) failed: the benchmark measures only "
                            "successful runs; see the Dagster output above")
+    return run
