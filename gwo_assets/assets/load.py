@@ -53,14 +53,15 @@ def execute_plan(context: AssetExecutionContext, client: DataServiceClient, plan
     results["status"] = results["action"].map(lambda a: "unchanged" if a == "unchanged" else "pending")
     results["error"] = None
     todo = results.index[results["action"].isin(WRITE_ACTIONS)]
+    rows = results.loc[todo].to_dict("records")  # once: a per-write .loc costs client CPU
     progress = Progress(context.log, label, len(todo), unit="writes")
 
-    def run(index: int) -> str:
-        kf_id = write(results.loc[index].to_dict())
+    def run(row: dict) -> str:
+        kf_id = write(row)
         progress.advance()
         return kf_id
 
-    outcomes = client.run_concurrently(run, list(todo))
+    outcomes = client.run_concurrently(run, rows)
     progress.finish()
     for index, outcome in zip(todo, outcomes):
         if outcome.error is None:
