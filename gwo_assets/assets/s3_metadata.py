@@ -8,12 +8,10 @@ from gwo_assets.assets.check_results import ISSUE_COLUMNS, issues_check_result
 from gwo_assets.assets.manifest import GwoManifest
 from gwo_assets.assets.metadata import counts_md, frame_metadata
 from gwo_assets.assets.progress import Progress
+from gwo_assets.core.payloads import COLD_STORAGE_CLASSES
 from gwo_assets.errors import S3AccessError
 from gwo_assets.resources.run_settings import IngestSettings
 from gwo_assets.resources.s3 import S3Resource, scrape_objects
-
-COLD_STORAGE_CLASSES = {"GLACIER", "DEEP_ARCHIVE"}
-
 
 @asset(group_name="s3", compute_kind="s3")
 def harmonized_file_s3_metadata(context: AssetExecutionContext, s3: S3Resource,

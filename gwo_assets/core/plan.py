@@ -10,25 +10,11 @@ import numpy as np
 import pandas as pd
 
 from gwo_assets.core.joins import with_columns
+from gwo_assets.core.payloads import BODY_FIELDS
 
 ACTIONS = ["create", "update", "unchanged"]
 # The fields our bodies set; only these are compared with the stored record.
-COMPARED_FIELDS = [
-    "size",
-    "hashes",
-    "urls",
-    "file_name",
-    "file_format",
-    "data_type",
-    "workflow_type",
-    "is_harmonized",
-    "availability",
-    "controlled_access",
-    "authz",
-    "acl",
-    "cavatica_file_id",
-    "visible",
-]
+COMPARED_FIELDS = [field for field in BODY_FIELDS if field != "external_id"]
 UNORDERED_FIELDS = {"authz", "acl"}
 PLAN_COLUMNS = ["external_id", "action", "kf_id", "payload", "previous", "duplicates", "changed_fields", "row"]
 
