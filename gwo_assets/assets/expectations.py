@@ -142,32 +142,30 @@ def genomic_file_payload_suite(context: AssetCheckExecutionContext, ingest: Inge
                                what="Genomic file payloads (GX)")
 
 
-def _link_table(plan: pd.DataFrame, target: str) -> pd.DataFrame:
-    """Files still to be created have no kf_id yet: check the ids that exist."""
+def link_suite_result(context: AssetCheckExecutionContext, ingest: IngestSettings,
+                      plan: pd.DataFrame, target: str, prefix: str, what: str):
+    """Run the link suite on a link plan. Files still to be created have no kf_id yet, and
+    the regex expectations skip nulls, so only ids that exist are checked."""
     table = plan[["external_id", "genomic_file_id", target]].copy()
     table["row"] = range(len(table))
-    return table
+    issues = run_suite(f"{target}_links_plan", table, link_expectations(target, prefix), "row")
+    return issues_check_result(context, issues, report_dir=ingest.report_dir, what=what)
 
 
 @asset_check(asset=biospecimen_links_plan, blocking=True,
              description="great-expectations suite on the planned biospecimen links.")
 def biospecimen_link_payload_suite(context: AssetCheckExecutionContext, ingest: IngestSettings,
                                    biospecimen_links_plan: pd.DataFrame):
-    issues = run_suite("biospecimen_links_plan", _link_table(biospecimen_links_plan, "biospecimen_id"),
-                       link_expectations("biospecimen_id", "BS"), "row")
-    return issues_check_result(context, issues, report_dir=ingest.report_dir,
-                               what="Biospecimen link payloads (GX)")
+    return link_suite_result(context, ingest, biospecimen_links_plan, "biospecimen_id", "BS",
+                             "Biospecimen link payloads (GX)")
 
 
 @asset_check(asset=experiment_links_plan, blocking=True,
              description="great-expectations suite on the planned sequencing-experiment links.")
 def experiment_link_payload_suite(context: AssetCheckExecutionContext, ingest: IngestSettings,
                                   experiment_links_plan: pd.DataFrame):
-    issues = run_suite("experiment_links_plan",
-                       _link_table(experiment_links_plan, "sequencing_experiment_id"),
-                       link_expectations("sequencing_experiment_id", "SE"), "row")
-    return issues_check_result(context, issues, report_dir=ingest.report_dir,
-                               what="Experiment link payloads (GX)")
+    return link_suite_result(context, ingest, experiment_links_plan, "sequencing_experiment_id",
+                             "SE", "Experiment link payloads (GX)")
 
 
 EXPECTATION_CHECKS = [manifest_expectation_suite, genomic_file_payload_suite,
