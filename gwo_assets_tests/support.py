@@ -16,7 +16,8 @@ from gwo_assets.definitions import defs
 
 def run_config(info: dict, *, dry_run: bool, report_dir: Path, manifest: str | None = None,
                study_id: str | None = None, skip_invalid_rows: bool = False,
-               dataservice: dict | None = None, lock_dir: Path | None = None) -> dict:
+               dataservice: dict | None = None, lock_dir: Path | None = None,
+               lookup_all_unseen_files: bool = False) -> dict:
     """Run config for a sandbox; the study lock lives beside the reports unless given, so
     concurrent test processes using the same seed never share a lock."""
     return {"resources": {
@@ -24,6 +25,7 @@ def run_config(info: dict, *, dry_run: bool, report_dir: Path, manifest: str | N
                               "manifest": str(manifest or info["manifest"]),
                               "dry_run": dry_run, "report_dir": str(report_dir),
                               "skip_invalid_rows": skip_invalid_rows,
+                              "lookup_all_unseen_files": lookup_all_unseen_files,
                               "lock_dir": str(lock_dir or Path(report_dir) / "locks")}},
         "dataservice": {"config": {"url": info["dataservice_url"], **(dataservice or {})}},
         "s3": {"config": {"endpoint_url": info["s3_endpoint_url"], "region_name": "us-east-1"}},

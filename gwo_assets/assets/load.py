@@ -18,7 +18,7 @@ from gwo_assets.assets.plans import biospecimen_links_plan, experiment_links_pla
 from gwo_assets.assets.progress import Progress
 from gwo_assets.core.payloads import biospecimen_link_payload, experiment_link_payload
 from gwo_assets.errors import ConcurrentLoadError, DataServiceError
-from gwo_assets.resources import study_lock
+from gwo_assets.resources import pending_files, study_lock
 from gwo_assets.resources.dataservice import DataServiceClient, DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 
@@ -120,6 +120,8 @@ def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
         results = dry_run_results(genomic_files_plan)
     else:
         hold_study_lock(context, ingest)
+        creates = genomic_files_plan.loc[genomic_files_plan["action"] == "create", "external_id"]
+        pending_files.record(ingest.lock_dir, ingest.study_id, context.run_id, creates)
 
         def write(row: dict) -> str:
             if row["action"] == "update":
@@ -137,8 +139,12 @@ def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
 def load_links(context: AssetExecutionContext, ingest: IngestSettings,
                dataservice: DataServiceResource, plan: pd.DataFrame, files: pd.DataFrame,
                endpoint: str, target: str, payload: Callable[[str, str], dict],
-               name: str) -> pd.DataFrame:
-    """Create the planned links, resolving files created earlier in this run by external_id."""
+               name: str, after_writes: Callable[[pd.DataFrame], None] | None = None,
+               ) -> pd.DataFrame:
+    """Create the planned links, resolving files created earlier in this run by external_id.
+
+    ``after_writes(results)`` runs after a real run's writes, failed ones included.
+    """
     started = time.monotonic()
     client = dataservice.get_client()
     file_ids = dict(zip(files["external_id"], files["kf_id"]))
@@ -161,6 +167,8 @@ def load_links(context: AssetExecutionContext, ingest: IngestSettings,
                 return existing["kf_id"]
 
         results = execute_plan(context, client, plan, write, f"POST {endpoint}")
+        if after_writes is not None:
+            after_writes(results)
     return finish_load(context, ingest, name, results, client, started,
                        ["external_id", "genomic_file_id", target, "action", "kf_id", "status"])
 
@@ -170,9 +178,15 @@ def biospecimen_genomic_files(context: AssetExecutionContext, ingest: IngestSett
                               dataservice: DataServiceResource, biospecimen_links_plan: pd.DataFrame,
                               genomic_files: pd.DataFrame) -> pd.DataFrame:
     """Step 2: link each harmonized file to its biospecimen(s) (/biospecimen-genomic-files)."""
+
+    def settle_pending(results: pd.DataFrame) -> None:
+        # A file with a biospecimen link is seen by study reads: no longer pending.
+        linked = results.loc[results["status"].isin(["done", "unchanged"]), "external_id"]
+        pending_files.settle(ingest.lock_dir, ingest.study_id, linked)
+
     return load_links(context, ingest, dataservice, biospecimen_links_plan, genomic_files,
                       "/biospecimen-genomic-files", "biospecimen_id", biospecimen_link_payload,
-                      "biospecimen_genomic_files")
+                      "biospecimen_genomic_files", after_writes=settle_pending)
 
 
 @asset(group_name="load", compute_kind="dataservice", pool="gwo_dataservice_writes",

@@ -18,6 +18,7 @@ from gwo_assets.core.access import inherit_access, more_open_than_sources
 from gwo_assets.core.joins import harmonized_biospecimens, harmonized_experiments
 from gwo_assets.core.payloads import genomic_file_payloads
 from gwo_assets.core.plan import plan_genomic_files, plan_links, summarize_plan
+from gwo_assets.resources import pending_files
 from gwo_assets.resources.dataservice import DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 
@@ -44,28 +45,31 @@ def plan_metadata(plan: pd.DataFrame, columns: list[str], skipped: int) -> dict:
 
 
 @asset(group_name="plans", compute_kind="dataservice")
-def existing_harmonized_files(context: AssetExecutionContext, dataservice: DataServiceResource,
-                              gwo_manifest: GwoManifest,
+def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSettings,
+                              dataservice: DataServiceResource, gwo_manifest: GwoManifest,
                               study_genomic_files: pd.DataFrame) -> pd.DataFrame:
     """DataService genomic files whose external_id is a manifest Filepath.
 
-    The study read cannot see a file that has no biospecimen link (e.g. left by an
-    interrupted run), so Filepaths it did not return are looked up by external_id,
-    concurrently.
+    The study read cannot see a file without a biospecimen link (left by an
+    interrupted run), so manifest files it did not return are looked up by
+    external_id, concurrently: those an earlier run recorded as pending (see
+    ``resources/pending_files.py``), or all of them with ``lookup_all_unseen_files``.
     """
     wanted = set(gwo_manifest.filepaths)
     seen = study_genomic_files[study_genomic_files["external_id"].isin(wanted)]
-    unseen = sorted(wanted - set(seen["external_id"]))
+    unseen = wanted - set(seen["external_id"])
+    recorded = pending_files.pending(ingest.lock_dir, ingest.study_id)
+    lookups = sorted(unseen if ingest.lookup_all_unseen_files else unseen & recorded)
     client = dataservice.get_client()
     progress = Progress(context.log, "GET /genomic-files?external_id= (files not seen by study)",
-                        len(unseen), unit="lookups")
+                        len(lookups), unit="lookups")
 
     def lookup(filepath: str) -> list[dict]:
         found = client.list_all("/genomic-files", {"external_id": filepath})
         progress.advance()
         return found
 
-    outcomes = client.run_concurrently(lookup, unseen)
+    outcomes = client.run_concurrently(lookup, lookups)
     progress.finish()
     failures = [o for o in outcomes if o.error is not None]
     if failures:
@@ -76,7 +80,9 @@ def existing_harmonized_files(context: AssetExecutionContext, dataservice: DataS
     context.add_output_metadata({
         **frame_metadata(existing, ["kf_id", "external_id", "size", "created_at"]),
         "found_by_study_read": MetadataValue.int(len(seen)),
-        "fallback_lookups": MetadataValue.int(len(unseen)),
+        "not_seen_by_study_read": MetadataValue.int(len(unseen)),
+        "pending_from_earlier_runs": MetadataValue.int(len(recorded & wanted)),
+        "fallback_lookups": MetadataValue.int(len(lookups)),
         "found_by_fallback": MetadataValue.int(len(found)),
         "dataservice_requests": MetadataValue.json(client.request_counts()),
     })

@@ -24,7 +24,14 @@ class IngestSettings(dg.ConfigurableResource):
         description="Load the valid rows and list the skipped invalid ones, instead of stopping.")
     lock_dir: str = Field(
         default="",
-        description="Directory of the per-study load lock files (default: <tmp>/gwo_assets-locks).")
+        description="Directory of the per-study load locks and pending-files journals "
+                    "(default: <tmp>/gwo_assets-locks).")
+    lookup_all_unseen_files: bool = Field(
+        default=False,
+        description="Also look up by external_id every manifest file the study read did not "
+                    "return (one GET per file): finds files left without a biospecimen link by "
+                    "another tool or by a run with another lock_dir. By default only the files "
+                    "an earlier run recorded as pending are looked up.")
 
     @field_validator("study_id")
     @classmethod

@@ -154,11 +154,10 @@ def summary_table(results: Sequence[SizeResult]) -> str:
                      f"{r.fresh.seconds / floor_seconds:.2f}",
                      f"{r.naive.seconds:,.0f}{'*' if r.naive.sampled else ''}",
                      f"{r.naive.seconds / r.fresh.seconds:.1f}",
-                     f"{r.fresh.total_requests - r.fresh.fallback_lookups:,}",
-                     f"{r.fresh.fallback_lookups:,}", r.rerun.writes, r.rerun.total_requests,
+                     f"{r.fresh.total_requests:,}", f"{r.fresh.fallback_lookups:,}", r.rerun.writes, r.rerun.total_requests,
                      f"{r.fresh.peak_rss_mib:.0f}"))
     table = render(("files", "fresh s", "rerun s", "floor s", "pipe/floor", "naive s",
-                    "naive/pipe", "DS req fresh", "+fallback", "rerun writes", "rerun req",
+                    "naive/pipe", "DS req fresh", "of which fallback", "rerun writes", "rerun req",
                     "peak RSS MiB"), rows)
     if any(r.naive.sampled for r in results):
         table += "\n* naive time extrapolated linearly from a sample (see the size's block)"
