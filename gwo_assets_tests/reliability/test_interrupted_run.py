@@ -23,10 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
-import requests
-
+from gwo_assets.resources import pending_files
 from gwo_assets.sandbox.dataservice import FaultConfig
 from gwo_assets_tests.assets.test_ingest_job import assert_study_loaded
 from gwo_assets_tests.e2e.conftest import REPO
@@ -124,7 +124,8 @@ def test_a_run_killed_during_its_writes_is_completed_by_a_rerun(stack, process_e
 @pytest.mark.e2e  # slow (several job runs): make test-e2e
 def test_files_left_without_links_are_reused_unchanged_and_linked(stack, tmp_path):
     """Fast, in process: the state a run killed between its file and link steps leaves
-    (complete files, no links; here made by removing the links of a loaded study's files),
+    (complete files, no links; here made by removing the links of a loaded study's files,
+    and the files in the pending journal, as the killed run recorded them before its POSTs),
     then a rerun. Same expectations as the CLI test."""
     url, reports = stack.info["dataservice_url"], tmp_path / "reports"
     assert run_ingest(stack.info, reports, dry_run=False).success
@@ -134,6 +135,8 @@ def test_files_left_without_links_are_reused_unchanged_and_linked(stack, tmp_pat
         for endpoint in ("/sequencing-experiment-genomic-files", "/biospecimen-genomic-files"):
             for link in list_all(url, endpoint, genomic_file_id=gf_id):
                 assert requests.delete(f"{url}{endpoint}/{link['kf_id']}", timeout=30).ok
+    pending_files.record(reports / "locks", stack.info["study_id"], "killed-run",
+                         [h.filepath for h in orphans])
     before, expected = stored_counts(stack), expected_counts(stack)
     assert before["genomic_files"] == expected["genomic_files"]
     stack.dataservice.reset_counts()
