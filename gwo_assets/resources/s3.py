@@ -5,6 +5,7 @@ broken credentials, a missing bucket or an unreachable endpoint are the
 environment's fault and raise ``S3AccessError`` naming the setting to fix.
 """
 
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -110,10 +111,12 @@ def scrape_objects(client: Any, uris: Sequence[str], max_workers: int,
             rows[uri] = _missing_row(uri, None, None, "not an s3://bucket/key URI")
 
     to_head: list[tuple[str, str, str]] = []
-    for (bucket, directory), group in _group_by_directory(targets).items():
-        listing = None
-        if directory and len(group) >= list_threshold:
-            listing = _list_keys(client, bucket, directory, [key for _, _, key in group], sent)
+    groups = _group_by_directory(targets)
+    listed = [(bucket, directory) for (bucket, directory), group in groups.items()
+              if directory and len(group) >= list_threshold]
+    listings = _list_directories(client, listed, groups, max_workers, sent)
+    for (bucket, directory), group in groups.items():
+        listing = listings.get((bucket, directory))
         if listing is None:
             to_head.extend(group)
             continue
@@ -144,6 +147,29 @@ def _group_by_directory(targets: Sequence[tuple[str, str, str]]) -> dict:
         _, bucket, key = target
         groups[(bucket, key.rpartition("/")[0])].append(target)
     return groups
+
+
+def _list_directories(client: Any, directories: Sequence[tuple[str, str]], groups: dict,
+                      max_workers: int, sent: Counter) -> dict[tuple[str, str], dict | None]:
+    """``_list_keys`` for each directory, concurrently (each is a chain of pages)."""
+    if not directories:
+        return {}
+    pages: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def list_one(directory: tuple[str, str]) -> dict | None:
+        counted: Counter[str] = Counter()
+        try:
+            return _list_keys(client, *directory, [key for _, _, key in groups[directory]],
+                              counted)
+        finally:
+            with lock:
+                pages.update(counted)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(directories)))) as pool:
+        listings = dict(zip(directories, pool.map(list_one, directories)))
+    sent.update(pages)
+    return listings
 
 
 def _list_keys(client: Any, bucket: str, directory: str, keys: Sequence[str],

@@ -13,6 +13,7 @@ from gwo_assets.sandbox.dataservice.schema import TIMESTAMPS, Resource
 from gwo_assets.sandbox.dataservice.store import Record, from_micros
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_PLAIN = frozenset({str, int, float, bool, list, dict})
 
 
 def results(resource: Resource, record: Record,
@@ -20,9 +21,7 @@ def results(resource: Resource, record: Record,
     """The ``results`` object; ``experiment_links`` is needed for sequencing experiments."""
     shown = {"kf_id": record["kf_id"]}
     shown.update({name: timestamp(record[name]) for name in TIMESTAMPS})
-    for field in resource.fields:
-        if not field.write_only:
-            shown[field.name] = _json_value(record[field.name])
+    shown.update({name: _json_value(record[name]) for name in _shown_fields(resource)})
     for name in resource.output_only:
         shown[name] = _output_only(name, record, experiment_links)
     return shown
@@ -32,8 +31,8 @@ def links(resource: Resource, record: Record) -> dict[str, str | None]:
     """``self``, ``collection`` and the resource's relations; unset relations are null."""
     rendered = {"self": f"/{resource.path}/{record['kf_id']}",
                 "collection": f"/{resource.path}"}
-    for name, template in resource.links:
-        if template is None or any(record[key] is None for key in _placeholders(template)):
+    for name, template, keys in _link_templates(resource):
+        if template is None or any(record[key] is None for key in keys):
             rendered[name] = None
         else:
             rendered[name] = template.format_map(record)
@@ -57,6 +56,8 @@ def _output_only(name: str, record: Record,
 
 
 def _json_value(value: object) -> object:
+    if value is None or value.__class__ in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, tuple):
@@ -65,5 +66,11 @@ def _json_value(value: object) -> object:
 
 
 @cache
-def _placeholders(template: str) -> tuple[str, ...]:
-    return tuple(_PLACEHOLDER.findall(template))
+def _shown_fields(resource: Resource) -> tuple[str, ...]:
+    return tuple(field.name for field in resource.fields if not field.write_only)
+
+
+@cache
+def _link_templates(resource: Resource) -> tuple[tuple[str, str | None, tuple[str, ...]], ...]:
+    return tuple((name, template, tuple(_PLACEHOLDER.findall(template)) if template else ())
+                 for name, template in resource.links)

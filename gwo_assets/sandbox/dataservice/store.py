@@ -158,9 +158,20 @@ def _decode(field: Field | None, value: object) -> object:
     return value
 
 
+@cache
+def _decoded_columns(resource: Resource) -> tuple[tuple[str, Field], ...]:
+    """The columns whose stored value differs from the record's (JSON, datetime, bool)."""
+    return tuple((f.name, f) for f in resource.fields
+                 if f.kind in JSON_KINDS or f.kind in (DATETIME, BOOL))
+
+
 def _record(resource: Resource, row: sqlite3.Row) -> Record:
-    fields = resource.field_map
-    return {name: _decode(fields.get(name), row[name]) for name in row.keys()}
+    record = dict(zip(row.keys(), row))  # list pages build thousands: decode only what needs it
+    for name, field in _decoded_columns(resource):
+        value = record.get(name)
+        if value is not None:
+            record[name] = _decode(field, value)
+    return record
 
 
 def fetch(conn: sqlite3.Connection, resource: Resource, kf_id: str) -> Record | None:
