@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from gwo_assets.resources.dataservice import DataServiceResource
 from gwo_assets_tests.bench import table
 from gwo_assets_tests.bench.manifest_scale import measure_in_subprocess
 from gwo_assets_tests.bench.runner import Options, SizeResult, run_size
@@ -49,6 +50,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=int, default=Options.latency_ms,
                         help="sandbox DataService latency per request, to emulate a remote "
                              "service (default 0: loopback)")
+    parser.add_argument("--max-concurrency", type=int, default=None,
+                        help="the pipeline's dataservice max_concurrency (default: the "
+                             "resource's default)")
     parser.add_argument("--seed", type=int, default=Options.seed)
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -92,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     use_sandbox_credentials()
     env = environment()
-    print(f"gwo_assets benchmark: sizes {args.sizes}, manifest {args.manifest_rows:,} rows; "
+    concurrency = (args.max_concurrency
+                   or DataServiceResource.model_fields["max_concurrency"].default)
+    print(f"gwo_assets benchmark: sizes {args.sizes}, manifest {args.manifest_rows:,} rows, "
+          f"pipeline max_concurrency {concurrency}, DataService latency {args.latency_ms} ms; "
           f"{env['cpus']} CPUs, load average {env['load_average'][0]:.1f}, {env['platform']}",
           flush=True)
     manifest = measure_in_subprocess(args.manifest_rows) if args.manifest_rows else None
@@ -101,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{env['one_time_seconds']:.1f} s, not counted in the runs below", flush=True)
     options = Options(seed=args.seed, floor_seconds=args.floor_seconds,
                       naive_full_up_to=args.naive_full_up_to, naive_sample=args.naive_sample,
-                      latency_ms=args.latency_ms)
+                      latency_ms=args.latency_ms, max_concurrency=args.max_concurrency)
     results: list[SizeResult] = []
     with tempfile.TemporaryDirectory(prefix="gwo-bench-") as workdir:
         for size in args.sizes:

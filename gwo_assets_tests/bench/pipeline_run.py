@@ -95,11 +95,14 @@ def maxrss_mib() -> float:
 
 def run_pipeline(label: str, dataservice: DataServiceProcess, s3_endpoint_url: str,
                  study_id: str, manifest: Path, report_dir: Path,
+                 max_concurrency: int | None = None,
                  ) -> tuple[PipelineRun, ExecuteInProcessResult]:
     """Run ingest_gwo (dry_run=False) once on the sandbox and measure it."""
     info = {"study_id": study_id, "manifest": str(manifest),
             "dataservice_url": dataservice.url, "s3_endpoint_url": s3_endpoint_url}
-    config = {**run_config(info, dry_run=False, report_dir=report_dir), "loggers": QUIET_LOGGERS}
+    resource = {"max_concurrency": max_concurrency} if max_concurrency else None
+    config = {**run_config(info, dry_run=False, report_dir=report_dir, dataservice=resource),
+              "loggers": QUIET_LOGGERS}
     instance = DagsterInstance.ephemeral()
     dataservice.reset_counts()
     server_cpu = dataservice.cpu_seconds()

@@ -28,6 +28,7 @@ class Options:
     naive_full_up_to: int = 2_000
     naive_sample: int = 1_000
     latency_ms: int = 0  # added to every DataService answer after the study is built
+    max_concurrency: int | None = None  # the dataservice resource's, when not its default
 
 
 @dataclass
@@ -88,7 +89,8 @@ def run_size(files: int, options: Options, workdir: Path,
         log(f"[{files:,}] fresh load {fresh.seconds:.1f} s; floor measured; rerun")
         rerun_rows = study_table_rows(pipeline_ds.url, plan.study_id)
         rerun = _required(run_pipeline("rerun", pipeline_ds, sandbox.s3_url, plan.study_id,
-                                       study.manifest, workdir / "reports")[0])
+                                       study.manifest, workdir / "reports",
+                                       max_concurrency=options.max_concurrency)[0])
         log(f"[{files:,}] rerun {rerun.seconds:.1f} s; naive loader")
         naive = _naive_load(sandbox, study, options)
         log(f"[{files:,}] naive loader {naive.measured.seconds:.0f} s on "
@@ -105,7 +107,8 @@ def _fresh_load_and_floor(sandbox: _Sandbox, study_id: str, study: BenchStudy, o
                           workdir: Path) -> tuple[PipelineRun, WriteFloor]:
     """The fresh load, then the floor right away (same DataService, same machine load)."""
     fresh, result = run_pipeline("fresh", sandbox.pipeline, sandbox.s3_url, study_id,
-                                 study.manifest, workdir / "reports")
+                                 study.manifest, workdir / "reports",
+                                 max_concurrency=options.max_concurrency)
     _required(fresh)
     payloads = fresh_file_payloads(result)
     return fresh, measure_write_floor(sandbox.pipeline, payloads, options.floor_seconds)
