@@ -194,7 +194,7 @@ class DataServiceClient:
 
     def __init__(self, url: str, token: str | None = None, *, connect_timeout: float = 5.0,
                  read_timeout: float = 60.0, page_size: int = MAX_PAGE_SIZE,
-                 max_concurrency: int = 8, max_retries: int = 5, retry_max_seconds: float = 60.0,
+                 max_concurrency: int = 16, max_retries: int = 5, retry_max_seconds: float = 60.0,
                  backoff_factor: float = 0.5) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")

@@ -22,7 +22,7 @@ import requests
 
 from gwo_assets_tests.bench.host import DataServiceProcess
 
-CLIENT_COUNTS = (1, 4, 8, 16)  # 8: the pipeline's default max_concurrency
+CLIENT_COUNTS = (1, 4, 8, 16)  # 16: the pipeline's default max_concurrency
 TARGETS = 25  # biospecimens and experiments the floor's links point at
 TIMEOUT = 30
 

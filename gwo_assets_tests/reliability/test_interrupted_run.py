@@ -35,7 +35,7 @@ from gwo_assets_tests.reliability.conftest import (assert_no_duplicates, expecte
 from gwo_assets_tests.support import list_all, report_json, run_config, run_ingest, stored_files
 
 SLOW_POSTS = FaultConfig(latency_ms=100, methods=("POST",))
-KILL_AFTER_POSTS = 10  # more than one round of max_concurrency (8): some answered, some in flight
+KILL_AFTER_POSTS = 20  # more than one round of max_concurrency (16): some answered, some in flight
 STEPS = ("genomic_files", "biospecimen_genomic_files", "sequencing_experiment_genomic_files")
 
 
