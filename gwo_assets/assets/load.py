@@ -50,7 +50,7 @@ def execute_plan(context: AssetExecutionContext, client: DataServiceClient, plan
                  write: Callable[[dict], str], label: str) -> pd.DataFrame:
     """Run ``write`` for every create/update row; add ``kf_id``, ``status``, ``error`` columns."""
     results = plan.copy()
-    results["status"] = results["action"].map(lambda a: "unchanged" if a == "unchanged" else "pending")
+    results["status"] = results["action"].where(results["action"] == "unchanged", "pending")
     results["error"] = None
     todo = results.index[results["action"].isin(WRITE_ACTIONS)]
     rows = results.loc[todo].to_dict("records")  # once: a per-write .loc costs client CPU
@@ -75,7 +75,7 @@ def execute_plan(context: AssetExecutionContext, client: DataServiceClient, plan
 
 def dry_run_results(plan: pd.DataFrame) -> pd.DataFrame:
     results = plan.copy()
-    results["status"] = results["action"].map(lambda a: "unchanged" if a == "unchanged" else "planned")
+    results["status"] = results["action"].where(results["action"] == "unchanged", "planned")
     results["error"] = None
     return results
 
