@@ -31,9 +31,10 @@ test: install
 test-e2e: install
 	$(BIN)/pytest -q -m e2e
 
-## bench: benchmarks (not part of make test)
+## bench: benchmarks (not part of make test); e.g. make bench BENCH_ARGS="--sizes 1000"
+BENCH_ARGS ?=
 bench: install
-	$(BIN)/python -m gwo_assets_tests.bench
+	$(BIN)/python -m gwo_assets_tests.bench $(BENCH_ARGS)
 
 ## sandbox: a long-running sandbox for the UI (prints its URLs, Ctrl-C stops it)
 sandbox: install

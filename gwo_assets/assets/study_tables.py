@@ -1,4 +1,4 @@
-"""Step 3 i-iv: the study's DataService tables, each read once, paginated at max page size.
+"""Step 3 i-iv: the study's DataService tables, each read once at max page size, side by side.
 
 Genomic files are read once without ``is_harmonized``/``visible`` filters: the
 unharmonized visible ones are the join's sources (seed step 3 i) and the
@@ -6,16 +6,18 @@ harmonized ones tell the plan what already exists, so one read serves both.
 """
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetsDefinition, Failure, MetadataValue, asset
+from dagster import (AssetExecutionContext, AssetOut, Failure, MetadataValue, Output, asset,
+                     multi_asset)
 
 from gwo_assets.assets.metadata import frame_metadata
 from gwo_assets.assets.progress import Progress
 from gwo_assets.errors import ConcurrentLoadError, DataServiceError
 from gwo_assets.resources import study_lock
-from gwo_assets.resources.dataservice import DataServiceResource
+from gwo_assets.resources.dataservice import DataServiceClient, DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 
 # Columns every table has even when the study has no rows, so joins never KeyError.
@@ -43,10 +45,9 @@ def records_frame(records: list[dict[str, Any]], endpoint: str) -> pd.DataFrame:
     return frame
 
 
-def read_study_table(context: AssetExecutionContext, dataservice: DataServiceResource,
-                     endpoint: str, params: dict[str, str]) -> pd.DataFrame:
-    """One paginated bulk read, with progress lines and request counts in the metadata."""
-    client = dataservice.get_client()
+def read_study_table(context: AssetExecutionContext, client: DataServiceClient,
+                     endpoint: str, params: dict[str, str]) -> tuple[pd.DataFrame, dict]:
+    """One paginated bulk read, with progress lines; the frame and its metadata."""
     progress = Progress(context.log, f"GET {endpoint}", None, unit="rows")
     pages = 0
 
@@ -56,22 +57,17 @@ def read_study_table(context: AssetExecutionContext, dataservice: DataServiceRes
         progress.set_total(total)
         progress.advance(rows_so_far - progress.done)
 
-    try:
-        records = client.list_all(endpoint, params, on_page=on_page)
-    except DataServiceError as error:
-        context.log.error(str(error))
-        raise Failure(description=str(error), allow_retries=False) from None
+    records = client.list_all(endpoint, params, on_page=on_page)
     seconds = progress.finish()
     frame = records_frame(records, endpoint)
-    context.add_output_metadata({
+    return frame, {
         **frame_metadata(frame, TABLE_COLUMNS.get(endpoint)),
         "rows_read": MetadataValue.int(len(frame)),
         "pages_fetched": MetadataValue.int(pages),
         "query": MetadataValue.text(f"{endpoint}?" + "&".join(f"{k}={v}" for k, v in params.items())),
-        "dataservice_requests": MetadataValue.json(client.request_counts()),
+        "dataservice_requests": MetadataValue.json({f"GET {endpoint}": pages}),
         "duration_seconds": MetadataValue.float(round(seconds, 3)),
-    })
-    return frame
+    }
 
 
 @asset(group_name="study_tables", compute_kind="dataservice")
@@ -104,35 +100,48 @@ def kf_study(context: AssetExecutionContext, ingest: IngestSettings,
     return study
 
 
-def study_table_asset(name: str, endpoint: str, description: str) -> AssetsDefinition:
-    """A bulk read of ``endpoint?study_id=<study>`` as an asset."""
+# Seed step 3 i-iv (and the biospecimens, for the manifest checks): asset -> endpoint, what.
+STUDY_TABLES: dict[str, tuple[str, str]] = {
+    "study_genomic_files": (
+        "/genomic-files",
+        "Every genomic file of the study (seed 3 i): unharmonized sources and harmonized files "
+        "already loaded. Files without a biospecimen link are invisible to this read."),
+    "study_sequencing_experiments": (
+        "/sequencing-experiments", "The study's sequencing experiments (seed 3 ii)."),
+    "study_sequencing_experiment_genomic_files": (
+        "/sequencing-experiment-genomic-files",
+        "The study's sequencing experiment - genomic file links (seed 3 iii)."),
+    "study_biospecimen_genomic_files": (
+        "/biospecimen-genomic-files", "The study's biospecimen - genomic file links (seed 3 iv)."),
+    "study_biospecimens": (
+        "/biospecimens",
+        "The study's biospecimens, to check that the manifest's belong to the study and "
+        "participant."),
+}
 
-    @asset(name=name, group_name="study_tables", compute_kind="dataservice", deps=[kf_study],
-           description=description)
-    def _table(context: AssetExecutionContext, ingest: IngestSettings,
-               dataservice: DataServiceResource) -> pd.DataFrame:
-        return read_study_table(context, dataservice, endpoint, {"study_id": ingest.study_id})
 
-    return _table
+@multi_asset(
+    name="study_tables", deps=[kf_study], can_subset=True, compute_kind="dataservice",
+    outs={name: AssetOut(group_name="study_tables", description=description, is_required=False)
+          for name, (_, description) in STUDY_TABLES.items()})
+def study_tables(context: AssetExecutionContext, ingest: IngestSettings,
+                 dataservice: DataServiceResource) -> Iterator[Output]:
+    """Each selected table read once (``?study_id=``, max page size), the tables concurrently:
+    each read is a chain of pages, so reading them side by side overlaps their waits."""
+    names = [name for name in STUDY_TABLES if name in context.selected_output_names]
+    client = dataservice.get_client()
+    params = {"study_id": ingest.study_id}
+    reads = client.run_concurrently(
+        lambda name: read_study_table(context, client, STUDY_TABLES[name][0], params), names)
+    failed = next((read.error for read in reads if read.error is not None), None)
+    if isinstance(failed, DataServiceError):
+        context.log.error(str(failed))
+        raise Failure(description=str(failed), allow_retries=False) from None
+    if failed is not None:
+        raise failed
+    for name, read in zip(names, reads):
+        frame, metadata = read.value
+        yield Output(frame, output_name=name, metadata=metadata)
 
 
-study_genomic_files = study_table_asset(
-    "study_genomic_files", "/genomic-files",
-    "Every genomic file of the study (seed 3 i): unharmonized sources and harmonized files "
-    "already loaded. Files without a biospecimen link are invisible to this read.")
-study_sequencing_experiments = study_table_asset(
-    "study_sequencing_experiments", "/sequencing-experiments",
-    "The study's sequencing experiments (seed 3 ii).")
-study_sequencing_experiment_genomic_files = study_table_asset(
-    "study_sequencing_experiment_genomic_files", "/sequencing-experiment-genomic-files",
-    "The study's sequencing experiment - genomic file links (seed 3 iii).")
-study_biospecimen_genomic_files = study_table_asset(
-    "study_biospecimen_genomic_files", "/biospecimen-genomic-files",
-    "The study's biospecimen - genomic file links (seed 3 iv).")
-study_biospecimens = study_table_asset(
-    "study_biospecimens", "/biospecimens",
-    "The study's biospecimens, to check that the manifest's belong to the study and participant.")
-
-STUDY_TABLE_ASSETS = [kf_study, study_genomic_files, study_sequencing_experiments,
-                      study_sequencing_experiment_genomic_files, study_biospecimen_genomic_files,
-                      study_biospecimens]
+STUDY_TABLE_ASSETS = [kf_study, study_tables]

@@ -34,9 +34,7 @@ from gwo_assets_tests.support import run_config, run_ingest, stored_files, store
 
 CREDENTIALS_HINT = ("set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), "
                     "or the s3 resource's `profile_name`")
-STUDY_READS = {"study_genomic_files", "study_sequencing_experiments",
-               "study_sequencing_experiment_genomic_files", "study_biospecimen_genomic_files",
-               "study_biospecimens"}
+STUDY_READS = {"study_tables"}  # one step reads the five study tables
 
 
 # ------------------------------------------------------------------------------ helpers
