@@ -11,6 +11,7 @@ Why it looks the way it does (see ``../shared/dataservice-contract/README.md``):
 """
 
 import logging
+import os
 import random
 import re
 import threading
@@ -253,6 +254,8 @@ class DataServiceClient:
         # trust_env requests re-reads them and ~/.netrc per call (~30% of a write's client
         # CPU in the benchmark profile). Auth is the bearer token, so .netrc is not needed.
         session.proxies.update(requests.utils.get_environ_proxies(self.url))
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+            "CURL_CA_BUNDLE") or True  # what trust_env would have read, read once
         session.trust_env = False
         if self._token:
             session.headers["Authorization"] = f"Bearer {self._token}"

@@ -388,3 +388,16 @@ def test_run_concurrently_skips_the_rest_after_an_availability_error():
     assert outcomes[0].attempted and not any(outcome.attempted for outcome in outcomes[1:])
     assert all(isinstance(outcome.error, DataServiceUnavailable) for outcome in outcomes)
 
+
+
+def test_a_ca_bundle_from_the_environment_is_still_used(monkeypatch, tmp_path):
+    """trust_env is off (per-request environment reads cost CPU): the bundle is read once."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    with DataServiceClient("https://dataservice.test") as client:
+        assert client._session.verify == str(bundle)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    with DataServiceClient("https://dataservice.test") as client:
+        assert client._session.verify is True
