@@ -89,10 +89,12 @@ def build_report(instance: DagsterInstance, run_id: str, ingest: IngestSettings,
     results = {name: _load_results(folder, name) for name in LOAD_STEPS}
     manifest_meta = materialized.get("gwo_manifest", {})
     failed_steps = {error["step"] for error in errors}
-    planned = [event.event_specific_data.asset_key.to_user_string() for event in
-               _events(instance, run_id, DagsterEventType.ASSET_MATERIALIZATION_PLANNED)]
+    # asset -> the step that materializes it (one step can hold several: study_tables)
+    planned = {event.event_specific_data.asset_key.to_user_string(): event.step_key for event in
+               _events(instance, run_id, DagsterEventType.ASSET_MATERIALIZATION_PLANNED)}
     step_status = {key: "materialized" if key in materialized
-                   else "failed" if key in failed_steps else "not executed" for key in planned}
+                   else "failed" if step in failed_steps else "not executed"
+                   for key, step in planned.items()}
     return {
         "run_id": run_id,
         "study_id": ingest.study_id,

@@ -128,7 +128,8 @@ def study_tables(context: AssetExecutionContext, ingest: IngestSettings,
                  dataservice: DataServiceResource) -> Iterator[Output]:
     """Each selected table read once (``?study_id=``, max page size), the tables concurrently:
     each read is a chain of pages, so reading them side by side overlaps their waits."""
-    names = [name for name in STUDY_TABLES if name in context.selected_output_names]
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    names = [name for name in STUDY_TABLES if name in selected]
     client = dataservice.get_client()
     params = {"study_id": ingest.study_id}
     reads = client.run_concurrently(
