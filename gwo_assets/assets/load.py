@@ -112,7 +112,8 @@ def finish_load(context: AssetExecutionContext, ingest: IngestSettings, name: st
 @asset(group_name="load", compute_kind="dataservice", pool="gwo_dataservice_writes",
        deps=[biospecimen_links_plan, experiment_links_plan])
 def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
-                  dataservice: DataServiceResource, genomic_files_plan: pd.DataFrame) -> pd.DataFrame:
+                  dataservice: DataServiceResource, genomic_files_plan: pd.DataFrame,
+                  study_genomic_files: pd.DataFrame) -> pd.DataFrame:
     """Step 1: POST new harmonized files, PATCH changed ones (/genomic-files)."""
     started = time.monotonic()
     client = dataservice.get_client()
@@ -120,8 +121,17 @@ def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
         results = dry_run_results(genomic_files_plan)
     else:
         hold_study_lock(context, ingest)
-        creates = genomic_files_plan.loc[genomic_files_plan["action"] == "create", "external_id"]
-        pending_files.record(ingest.lock_dir, ingest.study_id, context.run_id, creates)
+        # Before any POST: every planned file the study read cannot see (new ones, and link-less
+        # ones found by external_id) stays pending until its biospecimen link exists.
+        unseen = ~genomic_files_plan["external_id"].isin(study_genomic_files["external_id"])
+        recorded = pending_files.record(ingest.lock_dir, ingest.study_id, context.run_id,
+                                        genomic_files_plan.loc[unseen, "external_id"])
+        if recorded and study_lock.is_temporary(ingest.lock_dir):
+            context.log.warning(
+                f"The pending-files journal is under the temp dir "
+                f"({pending_files.journal_path(ingest.lock_dir, ingest.study_id)}): if this run "
+                "is killed and the journal is lost (reboot, new container), a rerun may create "
+                "duplicate files; set ingest.lock_dir (or DAGSTER_HOME) to a persistent path")
 
         def write(row: dict) -> str:
             if row["action"] == "update":

@@ -42,7 +42,8 @@ class DataServiceResource(dg.ConfigurableResource):
     max_concurrency: int = Field(
         default=16, ge=1,
         description="Requests in flight at once (writes, look-ups, read-back); 16 from the "
-                    "benchmark: as fast as 4-8 on loopback, ~1.8x faster at 20 ms latency.")
+                    "benchmark: on loopback the same share of the floor as 8, at 20 ms latency "
+                    "~1.8x the write rate of 8.")
     max_retries: int = Field(
         default=5, ge=0,
         description="Retries of a failed request (429/502/503/504, dropped connections; "

@@ -24,17 +24,18 @@ from gwo_assets.resources.study_lock import lock_path
 
 
 def journal_path(lock_dir: str | Path, study_id: str) -> Path:
-    """``<lock_dir>/<study_id>.pending.jsonl`` (default lock_dir: ``<tmp>/gwo_assets-locks``)."""
+    """``<lock_dir>/<study_id>.pending.jsonl`` (see ``study_lock.default_lock_dir``)."""
     return lock_path(lock_dir, study_id).with_suffix(".pending.jsonl")
 
 
 def pending(lock_dir: str | Path, study_id: str) -> set[str]:
     """External ids POSTed by earlier runs whose biospecimen links may not exist."""
-    path = journal_path(lock_dir, study_id)
-    if not path.exists():
+    try:
+        text = journal_path(lock_dir, study_id).read_text(encoding="utf-8")
+    except FileNotFoundError:  # none yet, or a real run just settled it (dry runs take no lock)
         return set()
     found: set[str] = set()
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         try:
             entry = json.loads(line)
         except ValueError:
@@ -65,7 +66,8 @@ def record(lock_dir: str | Path, study_id: str, run_id: str, external_ids: Itera
 
 
 def settle(lock_dir: str | Path, study_id: str, linked: Iterable[str]) -> int:
-    """Forget the external_ids whose files now have a biospecimen link; returns how many remain."""
+    """Forget external_ids whose files are visible again (linked) or gone (undone); returns
+    how many remain."""
     path = journal_path(lock_dir, study_id)
     if not path.exists():
         return 0
@@ -74,7 +76,16 @@ def settle(lock_dir: str | Path, study_id: str, linked: Iterable[str]) -> int:
         path.unlink()
         return 0
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"run_id": "settled", "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                     "external_ids": sorted(remaining)}) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    line = json.dumps({"run_id": "settled", "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                       "external_ids": sorted(remaining)})
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)  # atomic: the old journal or the new one, never half of one
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
     return len(remaining)

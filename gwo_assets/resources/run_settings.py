@@ -24,8 +24,9 @@ class IngestSettings(dg.ConfigurableResource):
         description="Load the valid rows and list the skipped invalid ones, instead of stopping.")
     lock_dir: str = Field(
         default="",
-        description="Directory of the per-study load locks and pending-files journals "
-                    "(default: <tmp>/gwo_assets-locks).")
+        description="Directory of the per-study load locks and pending-files journals; use a "
+                    "persistent path shared by every machine that loads (default: "
+                    "$DAGSTER_HOME/gwo_assets, else <tmp>/gwo_assets-locks).")
     lookup_all_unseen_files: bool = Field(
         default=False,
         description="Also look up by external_id every manifest file the study read did not "

@@ -21,7 +21,17 @@ from typing import IO
 from gwo_assets.core.kf_ids import validate_kf_id
 from gwo_assets.errors import ConcurrentLoadError
 
-DEFAULT_LOCK_DIR = Path(tempfile.gettempdir()) / "gwo_assets-locks"
+def default_lock_dir() -> Path:
+    """``$DAGSTER_HOME/gwo_assets`` (kept with the instance, survives reboots), else
+    ``<tmp>/gwo_assets-locks``. The pending-files journal lives here too."""
+    home = os.environ.get("DAGSTER_HOME")
+    return Path(home) / "gwo_assets" if home else Path(tempfile.gettempdir()) / "gwo_assets-locks"
+
+
+def is_temporary(lock_dir: str | Path) -> bool:
+    """True when the lock dir (and so the journal) is under the temp dir, wiped on reboot."""
+    resolved = Path(lock_dir or default_lock_dir()).resolve()
+    return resolved.is_relative_to(Path(tempfile.gettempdir()).resolve())
 
 
 @dataclass
@@ -35,7 +45,7 @@ _guard = threading.Lock()
 
 
 def lock_path(lock_dir: str | Path, study_id: str) -> Path:
-    return Path(lock_dir or DEFAULT_LOCK_DIR) / f"{validate_kf_id(study_id, 'SD')}.lock"
+    return Path(lock_dir or default_lock_dir()) / f"{validate_kf_id(study_id, 'SD')}.lock"
 
 
 def acquire(lock_dir: str | Path, study_id: str, run_id: str) -> None:

@@ -19,11 +19,12 @@ from dagster import (
 from pydantic import Field
 
 from gwo_assets.errors import ConcurrentLoadError
-from gwo_assets.resources import study_lock
+from gwo_assets.resources import pending_files, study_lock
 from gwo_assets.resources.dataservice import DataServiceResource, public_url
 from gwo_assets.undo.apply import Undoer, tally
 from gwo_assets.undo.files import read_report, read_results, write_undo_report
-from gwo_assets.undo.plan import FAILED, SKIPPED, UndoPlan, UndoRefused, plan_undo, summarize
+from gwo_assets.undo.plan import (DONE, FAILED, GENOMIC_FILES, PLANNED, SKIPPED, UndoAction,
+                                  UndoPlan, UndoRefused, plan_undo, summarize)
 
 
 class UndoConfig(Config):
@@ -68,6 +69,26 @@ def undo_ingest(context: OpExecutionContext, config: UndoConfig,
         study_lock.release(plan.study_id, context.run_id)
 
 
+def write_journaled(config: UndoConfig, plan: UndoPlan, actions: list[UndoAction],
+                    undoer: Undoer, run_id: str) -> list[UndoAction]:
+    """``undoer.write`` with the files to delete in the study's pending journal meanwhile.
+
+    Links go before their files, so a file whose DELETE fails (or an undo killed in
+    between) is left without links, invisible to study reads: the next ingest must
+    look it up by external_id, as after an interrupted ingest.
+    """
+    external_ids = {d.kf_id: d.expected.get("external_id") for d in
+                    plan.deletions_of(GENOMIC_FILES)}
+    deleting = [external_ids.get(a.kf_id) for a in actions if a.step == GENOMIC_FILES
+                and a.operation == "delete" and a.status == PLANNED]
+    pending_files.record(config.lock_dir, plan.study_id, run_id, filter(None, deleting))
+    actions = undoer.write(actions)
+    deleted = [external_ids.get(a.kf_id) for a in actions if a.step == GENOMIC_FILES
+               and a.operation == "delete" and a.status == DONE]
+    pending_files.settle(config.lock_dir, plan.study_id, filter(None, deleted))
+    return actions
+
+
 def _undo(context: OpExecutionContext, config: UndoConfig, dataservice: DataServiceResource,
           report_path: Path, plan: UndoPlan) -> dict:
     with dataservice.get_client() as client:
@@ -75,7 +96,7 @@ def _undo(context: OpExecutionContext, config: UndoConfig, dataservice: DataServ
         actions = undoer.decide(plan)
         context.log.info(f"Checked against the stored state: {tally(actions)}")
         if not config.dry_run:
-            actions = undoer.write(actions)
+            actions = write_journaled(config, plan, actions, undoer, context.run_id)
             context.log.info(f"Written: {tally(actions)}")
         requests = client.request_counts()
     counts = summarize(actions, config.dry_run)

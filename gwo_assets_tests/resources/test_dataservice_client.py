@@ -401,3 +401,25 @@ def test_a_ca_bundle_from_the_environment_is_still_used(monkeypatch, tmp_path):
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     with DataServiceClient("https://dataservice.test") as client:
         assert client._session.verify is True
+
+
+@responses.activate
+def test_cookies_the_service_sets_are_sent_back():
+    """A load balancer's stickiness cookie (the client prepares requests itself)."""
+    responses.get("https://dataservice.test/status", json={"_status": {"version": "1"}},
+                  headers={"Set-Cookie": "AWSALB=sticky; Path=/"})
+    with DataServiceClient("https://dataservice.test") as client:
+        client.status()
+        client.status()
+    assert "Cookie" not in responses.calls[0].request.headers
+    assert responses.calls[1].request.headers["Cookie"] == "AWSALB=sticky"
+
+
+@responses.activate
+def test_a_redirect_is_not_followed_and_names_the_address_to_configure():
+    responses.get("http://dataservice.test/status", status=301,
+                  headers={"Location": "https://dataservice.test/status"})
+    with DataServiceClient("http://dataservice.test") as client:
+        with pytest.raises(DataServiceError, match="redirects to https://dataservice.test/status"):
+            client.status()
+    assert len(responses.calls) == 1
