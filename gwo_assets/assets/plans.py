@@ -69,12 +69,9 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
         progress.advance()
         return found
 
-    outcomes = client.run_concurrently(lookup, lookups)
+    results = client.map_concurrently(lookup, lookups)
     progress.finish()
-    failures = [o for o in outcomes if o.error is not None]
-    if failures:
-        raise failures[0].error
-    found = [record for outcome in outcomes for record in outcome.value]
+    found = [record for records in results for record in records]
     existing = pd.concat([seen, pd.DataFrame.from_records(found)], ignore_index=True)
     existing = existing.drop_duplicates("kf_id") if len(existing) else existing
     context.add_output_metadata({

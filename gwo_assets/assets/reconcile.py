@@ -54,14 +54,11 @@ def load_matches_plan(context: AssetCheckExecutionContext, ingest: IngestSetting
                       study_biospecimen_genomic_files: pd.DataFrame,
                       study_sequencing_experiment_genomic_files: pd.DataFrame):
     client = dataservice.get_client()
-    reads = client.run_concurrently(  # the three tables at once: each is a chain of pages
+    reads = client.map_concurrently(  # the three tables at once: each is a chain of pages
         lambda endpoint: client.list_all(endpoint, {"study_id": ingest.study_id}),
         list(ENDPOINTS.values()))
-    failed = next((read.error for read in reads if read.error is not None), None)
-    if failed is not None:
-        raise failed
-    after = {table: records_frame(read.value, endpoint)
-             for (table, endpoint), read in zip(ENDPOINTS.items(), reads)}
+    after = {table: records_frame(records, endpoint)
+             for (table, endpoint), records in zip(ENDPOINTS.items(), reads)}
     # Files without a biospecimen link (left by an interrupted run) are invisible to the
     # study read but were found by external_id: they existed before this run too.
     files_before = pd.concat([study_genomic_files, existing_harmonized_files],

@@ -132,16 +132,13 @@ def study_tables(context: AssetExecutionContext, ingest: IngestSettings,
     names = [name for name in STUDY_TABLES if name in selected]
     client = dataservice.get_client()
     params = {"study_id": ingest.study_id}
-    reads = client.run_concurrently(
-        lambda name: read_study_table(context, client, STUDY_TABLES[name][0], params), names)
-    failed = next((read.error for read in reads if read.error is not None), None)
-    if isinstance(failed, DataServiceError):
-        context.log.error(str(failed))
-        raise Failure(description=str(failed), allow_retries=False) from None
-    if failed is not None:
-        raise failed
-    for name, read in zip(names, reads):
-        frame, metadata = read.value
+    try:
+        reads = client.map_concurrently(
+            lambda name: read_study_table(context, client, STUDY_TABLES[name][0], params), names)
+    except DataServiceError as error:
+        context.log.error(str(error))
+        raise Failure(description=str(error), allow_retries=False) from None
+    for name, (frame, metadata) in zip(names, reads):
         yield Output(frame, output_name=name, metadata=metadata)
 
 

@@ -378,6 +378,14 @@ class DataServiceClient:
                     on_progress(done, len(items))
         return [future.result() for future in futures]
 
+    def map_concurrently(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """``run_concurrently`` for reads that all must succeed: the values, or the first error."""
+        outcomes = self.run_concurrently(fn, items)
+        failed = next((outcome.error for outcome in outcomes if outcome.error is not None), None)
+        if failed is not None:
+            raise failed
+        return [outcome.value for outcome in outcomes]
+
     # -- internals ----------------------------------------------------------------
 
     def _entity_path(self, endpoint: str, kf_id: str) -> str:

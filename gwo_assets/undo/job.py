@@ -79,13 +79,14 @@ def write_journaled(config: UndoConfig, plan: UndoPlan, actions: list[UndoAction
     """
     external_ids = {d.kf_id: d.expected.get("external_id") for d in
                     plan.deletions_of(GENOMIC_FILES)}
-    deleting = [external_ids.get(a.kf_id) for a in actions if a.step == GENOMIC_FILES
-                and a.operation == "delete" and a.status == PLANNED]
-    pending_files.record(config.lock_dir, plan.study_id, run_id, filter(None, deleting))
+
+    def file_deletions(actions: list[UndoAction], status: str) -> list[str]:
+        return [external_ids[a.kf_id] for a in actions if a.operation == "delete"
+                and a.status == status and external_ids.get(a.kf_id)]
+
+    pending_files.record(config.lock_dir, plan.study_id, run_id, file_deletions(actions, PLANNED))
     actions = undoer.write(actions)
-    deleted = [external_ids.get(a.kf_id) for a in actions if a.step == GENOMIC_FILES
-               and a.operation == "delete" and a.status == DONE]
-    pending_files.settle(config.lock_dir, plan.study_id, filter(None, deleted))
+    pending_files.settle(config.lock_dir, plan.study_id, file_deletions(actions, DONE))
     return actions
 
 

@@ -423,3 +423,16 @@ def test_a_redirect_is_not_followed_and_names_the_address_to_configure():
         with pytest.raises(DataServiceError, match="redirects to https://dataservice.test/status"):
             client.status()
     assert len(responses.calls) == 1
+
+
+def test_map_concurrently_returns_values_in_order_or_raises_the_first_error():
+    with DataServiceClient("http://dataservice.test", max_concurrency=4) as client:
+        assert client.map_concurrently(lambda n: n * 2, range(10)) == [n * 2 for n in range(10)]
+
+        def fail_on_three(n: int) -> int:
+            if n == 3:
+                raise DataServiceError("refused", status=400, method="GET", path="/x")
+            return n
+
+        with pytest.raises(DataServiceError, match="refused"):
+            client.map_concurrently(fail_on_three, range(6))
