@@ -2,7 +2,8 @@
 
 import os
 
-from dagster import AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor
+from dagster import (AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor,
+                     mem_io_manager)
 
 from gwo_assets.assets import (expectations, links, load, manifest, plans, reconcile, report,
                                s3_metadata, study_tables)
@@ -31,6 +32,7 @@ CHECKS = [
     manifest.manifest_is_well_formed,
     s3_metadata.harmonized_files_exist_in_s3,
     links.manifest_matches_dataservice,
+    plans.existing_files_are_reusable,
     plans.no_file_more_open_than_sources,
     reconcile.load_matches_plan,
     *expectations.EXPECTATION_CHECKS,
@@ -58,6 +60,10 @@ defs = Definitions(
     asset_checks=CHECKS,
     jobs=[ingest_gwo, undo_gwo],
     resources={
+        # Each run's intermediate tables stay in its own process: two runs at once (of any
+        # studies) can never read each other's outputs, and a re-execution replans against
+        # the DataService as it is now instead of reusing an old run's plan.
+        "io_manager": mem_io_manager,
         "ingest": IngestSettings.configure_at_launch(),
         "dataservice": _dataservice(),
         "s3": S3Resource(),

@@ -17,7 +17,7 @@ from gwo_assets.definitions import defs
 def run_config(info: dict, *, dry_run: bool, report_dir: Path, manifest: str | None = None,
                study_id: str | None = None, skip_invalid_rows: bool = False,
                dataservice: dict | None = None, lock_dir: Path | None = None,
-               lookup_all_unseen_files: bool = False) -> dict:
+               unsafe_skip_external_id_lookups: bool = False) -> dict:
     """Run config for a sandbox; the study lock lives beside the reports unless given, so
     concurrent test processes using the same seed never share a lock."""
     return {"resources": {
@@ -25,7 +25,7 @@ def run_config(info: dict, *, dry_run: bool, report_dir: Path, manifest: str | N
                               "manifest": str(manifest or info["manifest"]),
                               "dry_run": dry_run, "report_dir": str(report_dir),
                               "skip_invalid_rows": skip_invalid_rows,
-                              "lookup_all_unseen_files": lookup_all_unseen_files,
+                              "unsafe_skip_external_id_lookups": unsafe_skip_external_id_lookups,
                               "lock_dir": str(lock_dir or Path(report_dir) / "locks")}},
         "dataservice": {"config": {"url": info["dataservice_url"], **(dataservice or {})}},
         "s3": {"config": {"endpoint_url": info["s3_endpoint_url"], "region_name": "us-east-1"}},
@@ -74,3 +74,41 @@ def stored_link_pairs(base_url: str, endpoint: str, relation: str,
 def report_json(report_dir: Path, run_id: str) -> dict:
     import json
     return json.loads((report_dir / run_id / "report.json").read_text())
+
+
+def post_orphan(base_url: str, filepath: str) -> str:
+    """A genomic file with no biospecimen link, as another tool would leave it: invisible to
+    ``GET ?study_id=``."""
+    orphan = requests.post(f"{base_url}/genomic-files", json={
+        "external_id": filepath, "urls": [filepath],
+        "hashes": {"md5": "0" * 32}, "size": 1, "is_harmonized": True}, timeout=10).json()
+    return orphan["results"]["kf_id"]
+
+
+def register_in_other_study(base_url: str, filepath: str) -> dict:
+    """Another study (study, participant, biospecimen) holding a genomic file with this
+    external_id, linked to its biospecimen, as another loader would leave it. Returns the
+    kf_ids (``study_id``, ``biospecimen_id``, ``genomic_file_id``)."""
+
+    def post(endpoint: str, body: dict) -> str:
+        answer = requests.post(f"{base_url}{endpoint}", json=body, timeout=10)
+        assert answer.status_code == 201, answer.text
+        return answer.json()["results"]["kf_id"]
+
+    study = post("/studies", {"external_id": "other-study"})
+    center = post("/sequencing-centers", {"name": f"other-center-{study}"})
+    participant = post("/participants", {"study_id": study, "external_id": "other-pt"})
+    biospecimen = post("/biospecimens", {"participant_id": participant, "analyte_type": "DNA",
+                                         "sequencing_center_id": center,
+                                         "external_sample_id": "other-bs"})
+    genomic_file = post("/genomic-files", {
+        "external_id": filepath, "urls": [filepath], "hashes": {"md5": "1" * 32}, "size": 7,
+        "is_harmonized": True, "controlled_access": True, "authz": [f"/programs/{study}"]})
+    post("/biospecimen-genomic-files", {"biospecimen_id": biospecimen,
+                                        "genomic_file_id": genomic_file})
+    return {"study_id": study, "biospecimen_id": biospecimen, "genomic_file_id": genomic_file}
+
+
+def stored_record(base_url: str, endpoint: str, kf_id: str) -> dict:
+    """One record as the DataService answers it (to compare before/after byte for byte)."""
+    return requests.get(f"{base_url}{endpoint}/{kf_id}", timeout=10).json()["results"]

@@ -18,17 +18,25 @@ from gwo_assets.assets.plans import biospecimen_links_plan, experiment_links_pla
 from gwo_assets.assets.progress import Progress
 from gwo_assets.core.payloads import biospecimen_link_payload, experiment_link_payload
 from gwo_assets.errors import ConcurrentLoadError, DataServiceError
-from gwo_assets.resources import pending_files, study_lock
+from gwo_assets.core.plan import record_matches_body
+from gwo_assets.resources import study_lock
 from gwo_assets.resources.dataservice import DataServiceClient, DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 
 WRITE_ACTIONS = ("create", "update")
 
 
-def find_genomic_file(client: DataServiceClient, external_id: str) -> dict | None:
-    """The oldest genomic file with this external_id (the one a plan reuses), or None."""
-    found = client.list_all("/genomic-files", {"external_id": external_id})
-    return min(found, key=lambda record: record.get("created_at") or "") if found else None
+def find_created_file(client: DataServiceClient, body: dict, known: set[str]) -> dict | None:
+    """The genomic file a POST of ``body`` whose answer was lost created, or None.
+
+    Not simply any file with that external_id (another study may hold one): a record
+    unknown before the POST (``known``: every kf_id seen for it while planning) whose
+    fields equal the body sent; the newest if there were several tries.
+    """
+    found = client.list_all("/genomic-files", {"external_id": body["external_id"]})
+    made = [record for record in found
+            if record.get("kf_id") not in known and record_matches_body(record, body)]
+    return max(made, key=lambda record: record.get("created_at") or "") if made else None
 
 
 def find_link(client: DataServiceClient, endpoint: str, genomic_file_id: str,
@@ -113,7 +121,7 @@ def finish_load(context: AssetExecutionContext, ingest: IngestSettings, name: st
        deps=[biospecimen_links_plan, experiment_links_plan])
 def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
                   dataservice: DataServiceResource, genomic_files_plan: pd.DataFrame,
-                  study_genomic_files: pd.DataFrame) -> pd.DataFrame:
+                  existing_harmonized_files: pd.DataFrame) -> pd.DataFrame:
     """Step 1: POST new harmonized files, PATCH changed ones (/genomic-files)."""
     started = time.monotonic()
     client = dataservice.get_client()
@@ -121,24 +129,14 @@ def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
         results = dry_run_results(genomic_files_plan)
     else:
         hold_study_lock(context, ingest)
-        # Before any POST: every planned file the study read cannot see (new ones, and link-less
-        # ones found by external_id) stays pending until its biospecimen link exists.
-        unseen = ~genomic_files_plan["external_id"].isin(study_genomic_files["external_id"])
-        recorded = pending_files.record(ingest.lock_dir, ingest.study_id, context.run_id,
-                                        genomic_files_plan.loc[unseen, "external_id"])
-        if recorded and study_lock.is_temporary(ingest.lock_dir):
-            context.log.warning(
-                f"The pending-files journal is under the temp dir "
-                f"({pending_files.journal_path(ingest.lock_dir, ingest.study_id)}): if this run "
-                "is killed and the journal is lost (reboot, new container), a rerun may create "
-                "duplicate files; set ingest.lock_dir (or DAGSTER_HOME) to a persistent path")
+        known = existing_harmonized_files.groupby("external_id")["kf_id"].agg(set).to_dict()
 
         def write(row: dict) -> str:
             if row["action"] == "update":
                 client.update("/genomic-files", row["kf_id"], row["payload"])
                 return row["kf_id"]
-            created = client.create("/genomic-files", row["payload"],
-                                    find_existing=lambda: find_genomic_file(client, row["external_id"]))
+            created = client.create("/genomic-files", row["payload"], find_existing=lambda: (
+                find_created_file(client, row["payload"], known.get(row["external_id"], set()))))
             return created.record["kf_id"]
 
         results = execute_plan(context, client, genomic_files_plan, write, "POST/PATCH /genomic-files")
@@ -149,12 +147,8 @@ def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
 def load_links(context: AssetExecutionContext, ingest: IngestSettings,
                dataservice: DataServiceResource, plan: pd.DataFrame, files: pd.DataFrame,
                endpoint: str, target: str, payload: Callable[[str, str], dict],
-               name: str, after_writes: Callable[[pd.DataFrame], None] | None = None,
-               ) -> pd.DataFrame:
-    """Create the planned links, resolving files created earlier in this run by external_id.
-
-    ``after_writes(results)`` runs after a real run's writes, failed ones included.
-    """
+               name: str) -> pd.DataFrame:
+    """Create the planned links, resolving files created earlier in this run by external_id."""
     started = time.monotonic()
     client = dataservice.get_client()
     file_ids = dict(zip(files["external_id"], files["kf_id"]))
@@ -177,8 +171,6 @@ def load_links(context: AssetExecutionContext, ingest: IngestSettings,
                 return existing["kf_id"]
 
         results = execute_plan(context, client, plan, write, f"POST {endpoint}")
-        if after_writes is not None:
-            after_writes(results)
     return finish_load(context, ingest, name, results, client, started,
                        ["external_id", "genomic_file_id", target, "action", "kf_id", "status"])
 
@@ -189,14 +181,9 @@ def biospecimen_genomic_files(context: AssetExecutionContext, ingest: IngestSett
                               genomic_files: pd.DataFrame) -> pd.DataFrame:
     """Step 2: link each harmonized file to its biospecimen(s) (/biospecimen-genomic-files)."""
 
-    def settle_pending(results: pd.DataFrame) -> None:
-        # A file with a biospecimen link is seen by study reads: no longer pending.
-        linked = results.loc[results["status"].isin(["done", "unchanged"]), "external_id"]
-        pending_files.settle(ingest.lock_dir, ingest.study_id, linked)
-
     return load_links(context, ingest, dataservice, biospecimen_links_plan, genomic_files,
                       "/biospecimen-genomic-files", "biospecimen_id", biospecimen_link_payload,
-                      "biospecimen_genomic_files", after_writes=settle_pending)
+                      "biospecimen_genomic_files")
 
 
 @asset(group_name="load", compute_kind="dataservice", pool="gwo_dataservice_writes",

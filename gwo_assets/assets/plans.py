@@ -18,16 +18,20 @@ from gwo_assets.core.access import inherit_access, more_open_than_sources
 from gwo_assets.core.joins import harmonized_biospecimens, harmonized_experiments
 from gwo_assets.core.payloads import genomic_file_payloads
 from gwo_assets.core.plan import plan_genomic_files, plan_links, summarize_plan
-from gwo_assets.resources import pending_files
-from gwo_assets.resources.dataservice import DataServiceResource
+from gwo_assets.core.existing_files import (OWNER_NONE, OWNER_OTHER_STUDY, OWNER_THIS_STUDY,
+                                            duplicated_external_ids, existing_file_issues,
+                                            foreign_biospecimens, owner_of, reusable)
+from gwo_assets.resources.dataservice import DataServiceClient, DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 
 
 def invalid_filepaths(manifest: GwoManifest, s3_metadata: pd.DataFrame,
-                      sources: HarmonizedFileSources) -> set[str]:
+                      sources: HarmonizedFileSources, existing: pd.DataFrame,
+                      study_id: str) -> set[str]:
     """Files with any error anywhere upstream: skipped whole when skip_invalid_rows is on."""
     issues = pd.concat([manifest.issues, missing_object_issues(s3_metadata, manifest.rows),
-                        sources.issues], ignore_index=True)
+                        sources.issues, existing_file_issues(manifest.rows, existing, study_id)],
+                       ignore_index=True)
     bad_rows = set(issues.loc[issues["severity"] == "error", "row"].dropna().astype(int))
     rows = manifest.rows
     return set(rows.loc[rows["row"].astype(int).isin(bad_rows), "filepath"].dropna())
@@ -44,46 +48,102 @@ def plan_metadata(plan: pd.DataFrame, columns: list[str], skipped: int) -> dict:
     }
 
 
+def _owner_studies(client: DataServiceClient, biospecimen_ids: list[str],
+                   cache: dict[str, str | None]) -> list[str]:
+    """The studies of some biospecimens (biospecimen -> participant -> study), to name them."""
+    studies = set()
+    for biospecimen_id in biospecimen_ids:
+        if biospecimen_id not in cache:
+            biospecimen = client.get("/biospecimens", biospecimen_id) or {}
+            participant_id = biospecimen.get("participant_id")
+            participant = client.get("/participants", participant_id) if participant_id else None
+            cache[biospecimen_id] = (participant or {}).get("study_id")
+        if cache[biospecimen_id]:
+            studies.add(cache[biospecimen_id])
+    return sorted(studies)
+
+
 @asset(group_name="plans", compute_kind="dataservice")
 def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSettings,
                               dataservice: DataServiceResource, gwo_manifest: GwoManifest,
-                              study_genomic_files: pd.DataFrame) -> pd.DataFrame:
-    """DataService genomic files whose external_id is a manifest Filepath.
+                              study_genomic_files: pd.DataFrame, study_biospecimens: pd.DataFrame,
+                              study_biospecimen_genomic_files: pd.DataFrame) -> pd.DataFrame:
+    """DataService genomic files whose external_id is a manifest Filepath, with their owner.
 
-    The study read cannot see a file without a biospecimen link (left by an
-    interrupted run), so manifest files it did not return are looked up by
-    external_id, concurrently: those an earlier run recorded as pending (see
-    ``resources/pending_files.py``), or all of them with ``lookup_all_unseen_files``.
+    The study read cannot see a file without a biospecimen link (another loader's,
+    or an interrupted run's), so every manifest file it did not return is looked up
+    by external_id, concurrently, and each record found is classified by its
+    biospecimen links (``core/existing_files.py``): nobody's or this study's is
+    reused; another study's is never touched.
     """
     wanted = set(gwo_manifest.filepaths)
-    seen = study_genomic_files[study_genomic_files["external_id"].isin(wanted)]
-    unseen = wanted - set(seen["external_id"])
-    recorded = pending_files.pending(ingest.lock_dir, ingest.study_id)
-    lookups = sorted(unseen if ingest.lookup_all_unseen_files else unseen & recorded)
+    links = study_biospecimen_genomic_files.groupby("genomic_file_id")["biospecimen_id"].agg(
+        lambda ids: sorted(set(ids.dropna())))
+    seen = study_genomic_files[study_genomic_files["external_id"].isin(wanted)].copy()
+    seen["found_by"] = "study_read"
+    seen["biospecimen_ids"] = [links.get(kf_id, []) for kf_id in seen["kf_id"]]
+    seen["owner"] = OWNER_THIS_STUDY
+    seen["owner_study_ids"] = [[] for _ in range(len(seen))]
+    unseen = sorted(wanted - set(seen["external_id"]))
+    lookups = [] if ingest.unsafe_skip_external_id_lookups else unseen
+    ours = set(study_biospecimens["kf_id"].dropna())
     client = dataservice.get_client()
+    studies_cache: dict[str, str | None] = {}
     progress = Progress(context.log, "GET /genomic-files?external_id= (files not seen by study)",
                         len(lookups), unit="lookups")
 
     def lookup(filepath: str) -> list[dict]:
         found = client.list_all("/genomic-files", {"external_id": filepath})
+        for record in found:
+            record["found_by"] = "external_id"
+            record["biospecimen_ids"] = sorted({
+                link["biospecimen_id"] for link in client.list_all(
+                    "/biospecimen-genomic-files", {"genomic_file_id": record["kf_id"]})
+                if link.get("biospecimen_id")})
+            record["owner"] = owner_of(record["biospecimen_ids"], ours)
+            record["owner_study_ids"] = [] if record["owner"] != OWNER_OTHER_STUDY else (
+                _owner_studies(client, foreign_biospecimens(record["biospecimen_ids"], ours),
+                               studies_cache))
         progress.advance()
         return found
 
     results = client.map_concurrently(lookup, lookups)
     progress.finish()
-    found = [record for records in results for record in records]
-    existing = pd.concat([seen, pd.DataFrame.from_records(found)], ignore_index=True)
-    existing = existing.drop_duplicates("kf_id") if len(existing) else existing
+    found = pd.DataFrame.from_records([record for records in results for record in records])
+    existing = pd.concat([seen, found], ignore_index=True) if len(found) else seen
+    existing = existing.drop_duplicates("kf_id").reset_index(drop=True)
+    owners = existing["owner"].value_counts()
     context.add_output_metadata({
-        **frame_metadata(existing, ["kf_id", "external_id", "size", "created_at"]),
+        **frame_metadata(existing, ["kf_id", "external_id", "found_by", "owner", "created_at"]),
         "found_by_study_read": MetadataValue.int(len(seen)),
         "not_seen_by_study_read": MetadataValue.int(len(unseen)),
-        "pending_from_earlier_runs": MetadataValue.int(len(recorded & wanted)),
-        "fallback_lookups": MetadataValue.int(len(lookups)),
-        "found_by_fallback": MetadataValue.int(len(found)),
+        "external_id_lookups": MetadataValue.int(len(lookups)),
+        "found_by_lookup": MetadataValue.int(len(found)),
+        "reused_without_links": MetadataValue.int(int(owners.get(OWNER_NONE, 0))),
+        "of_another_study": MetadataValue.int(int(owners.get(OWNER_OTHER_STUDY, 0))),
+        "external_ids_held_twice": MetadataValue.int(len(duplicated_external_ids(existing))),
         "dataservice_requests": MetadataValue.json(client.request_counts()),
     })
+    if ingest.unsafe_skip_external_id_lookups and unseen:
+        context.log.warning(
+            f"unsafe_skip_external_id_lookups is on: {len(unseen)} manifest file(s) were not "
+            "looked up by external_id; any of them already registered without a biospecimen "
+            "link (or in another study) will be registered again")
     return existing
+
+
+@asset_check(asset=existing_harmonized_files, blocking=True,
+             additional_ins={"gwo_manifest": AssetIn("gwo_manifest")},
+             description="Every DataService file a manifest Filepath names is this study's or "
+                         "nobody's, and no Filepath is registered twice: such files are never "
+                         "touched.")
+def existing_files_are_reusable(context: AssetCheckExecutionContext, ingest: IngestSettings,
+                                existing_harmonized_files: pd.DataFrame,
+                                gwo_manifest: GwoManifest):
+    issues = existing_file_issues(gwo_manifest.rows, existing_harmonized_files, ingest.study_id)
+    return issues_check_result(context, issues, report_dir=ingest.report_dir,
+                               skip_invalid_rows=ingest.skip_invalid_rows,
+                               what="Existing DataService files")
 
 
 @asset(group_name="plans", compute_kind="pandas")
@@ -92,12 +152,13 @@ def genomic_files_plan(context: AssetExecutionContext, ingest: IngestSettings,
                        harmonized_file_sources: HarmonizedFileSources,
                        existing_harmonized_files: pd.DataFrame) -> pd.DataFrame:
     """Per harmonized file: create / update / unchanged, with the body to send."""
-    skipped = invalid_filepaths(gwo_manifest, harmonized_file_s3_metadata, harmonized_file_sources)
+    skipped = invalid_filepaths(gwo_manifest, harmonized_file_s3_metadata, harmonized_file_sources,
+                                existing_harmonized_files, ingest.study_id)
     rows = gwo_manifest.rows[~gwo_manifest.rows["filepath"].isin(skipped)]
     joined = harmonized_file_sources.joined
     joined = joined[~joined["filepath"].isin(skipped)]
     desired = genomic_file_payloads(rows, harmonized_file_s3_metadata, inherit_access(joined))
-    plan = plan_genomic_files(desired, existing_harmonized_files).merge(
+    plan = plan_genomic_files(desired, reusable(existing_harmonized_files)).merge(
         desired[["external_id", "payload"]].rename(columns={"payload": "desired"}),
         on="external_id", how="left")
     context.add_output_metadata(plan_metadata(

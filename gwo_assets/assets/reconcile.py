@@ -11,6 +11,7 @@ from dagster import AssetCheckExecutionContext, AssetIn, MetadataValue, asset_ch
 from gwo_assets.assets.check_results import issues_check_result
 from gwo_assets.assets.load import sequencing_experiment_genomic_files
 from gwo_assets.assets.study_tables import records_frame
+from gwo_assets.core.existing_files import reusable
 from gwo_assets.core.reconcile import TABLES, Expected, reconcile
 from gwo_assets.resources.dataservice import DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
@@ -23,7 +24,7 @@ LINK_TARGETS = {"biospecimen_genomic_files": "biospecimen_id",
 
 
 def expected_state(dry_run: bool, file_plan: pd.DataFrame,
-                   results: dict[str, pd.DataFrame]) -> Expected:
+                   results: dict[str, pd.DataFrame], run_id: str = "") -> Expected:
     """Real run: every planned row holds. Dry run: only what was already unchanged holds."""
     keep = (lambda frame: frame) if not dry_run else (
         lambda frame: frame[frame["action"] == "unchanged"])
@@ -34,7 +35,7 @@ def expected_state(dry_run: bool, file_plan: pd.DataFrame,
                set(results[table].loc[results[table]["status"] == "done", "kf_id"].dropna())
                for table in TABLES}
     return Expected(files=dict(zip(files["external_id"], files["desired"])), links=links,
-                    written=written)
+                    written=written, run_id=run_id)
 
 
 @asset_check(
@@ -59,9 +60,12 @@ def load_matches_plan(context: AssetCheckExecutionContext, ingest: IngestSetting
         list(ENDPOINTS.values()))
     after = {table: records_frame(records, endpoint)
              for (table, endpoint), records in zip(ENDPOINTS.items(), reads)}
-    # Files without a biospecimen link (left by an interrupted run) are invisible to the
-    # study read but were found by external_id: they existed before this run too.
-    files_before = pd.concat([study_genomic_files, existing_harmonized_files],
+    # Files without a biospecimen link (another tool's, or an interrupted run's) are invisible
+    # to the study read; a real run reuses and links them, so they are read back (they
+    # existed before it too). Another study's files and Filepaths held twice are never
+    # touched, so never read back.
+    reused = [] if ingest.dry_run else [reusable(existing_harmonized_files)]
+    files_before = pd.concat([study_genomic_files, *reused],
                              ignore_index=True).drop_duplicates("kf_id")
     before = {"genomic_files": files_before,
               "biospecimen_genomic_files": study_biospecimen_genomic_files,
@@ -69,8 +73,10 @@ def load_matches_plan(context: AssetCheckExecutionContext, ingest: IngestSetting
     results = {"genomic_files": genomic_files,
                "biospecimen_genomic_files": biospecimen_genomic_files,
                "sequencing_experiment_genomic_files": sequencing_experiment_genomic_files}
-    issues = reconcile(before, after, expected_state(ingest.dry_run, genomic_files_plan, results))
+    issues = reconcile(before, after, expected_state(ingest.dry_run, genomic_files_plan, results,
+                                                         context.run.run_id))
     return issues_check_result(
         context, issues, report_dir=ingest.report_dir, what="Read-back reconciliation",
-        blocked="the writes are done: rerun to converge, or inspect the records named",
+        blocked="the writes are done: see each record's suggestion (duplicates are never fixed "
+                "by a rerun)",
         extra_metadata={"rows_read_back": MetadataValue.json({t: len(f) for t, f in after.items()})})

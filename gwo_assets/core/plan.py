@@ -76,6 +76,12 @@ def extra_links(
     return extra[["external_id", "genomic_file_id", target, "kf_id"]].reset_index(drop=True)
 
 
+def record_matches_body(record: dict, body: dict) -> bool:
+    """True when a stored record holds every field of a POST body (compared as plans do)."""
+    return all(_comparable(field, value) == _comparable(field, record.get(field))
+               for field, value in body.items() if field in BODY_FIELDS)
+
+
 def summarize_plan(plan: pd.DataFrame) -> dict[str, int]:
     """Count of rows per action; the three standard actions are always present."""
     counts = plan.reindex(columns=["action"])["action"].value_counts()

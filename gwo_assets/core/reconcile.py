@@ -16,12 +16,14 @@ class Expected:
 
     ``files``: external_id -> desired body (fields to compare); ``links``: table ->
     set of (genomic file external_id, target kf_id); ``written``: table -> kf_ids
-    the run created or updated (empty in a dry run).
+    the run created or updated (empty in a dry run); ``run_id`` names the run in
+    the way out of a duplicate.
     """
 
     files: dict[str, dict]
     links: dict[str, set[tuple[str, str]]]
     written: dict[str, set[str]]
+    run_id: str = ""
 
 
 def reconcile(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame],
@@ -34,9 +36,16 @@ def reconcile(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame],
     records = files_after.set_index("kf_id").to_dict("index") if len(files_after) else {}
     for external_id, desired in expected.files.items():
         kf_ids = by_external.get(external_id, [])
-        if len(kf_ids) != 1:
+        if len(kf_ids) > 1:
             issues.append(_issue("file_count", external_id, "external_id", len(kf_ids),
-                                 "exactly one genomic file"))
+                                 "exactly one genomic file",
+                                 suggestion=_duplicate_way_out(kf_ids, expected)))
+            continue
+        if not kf_ids:
+            issues.append(_issue("file_count", external_id, "external_id", 0,
+                                 "exactly one genomic file",
+                                 suggestion="the file is missing: rerun the ingest (it creates "
+                                            "what is missing), or inspect the DataService"))
             continue
         record = records[kf_ids[0]]
         for field, value in desired.items():
@@ -76,12 +85,29 @@ def _unexpected_changes(table: str, before: pd.DataFrame, after: pd.DataFrame,
     return issues
 
 
+def _duplicate_way_out(kf_ids: list[str], expected: Expected) -> str:
+    """Which records hold the external_id, which of them this run made, and how to undo."""
+    ours = sorted(set(kf_ids) & expected.written["genomic_files"])
+    others = sorted(set(kf_ids) - set(ours))
+    text = (f"the DataService holds {len(kf_ids)} genomic files with this external_id "
+            f"({', '.join(sorted(kf_ids))}); a rerun does not fix duplicates (it never adds to "
+            "them): ")
+    if ours:
+        return text + (f"{', '.join(ours)} created or updated by this run"
+                       f"{f' {expected.run_id}' if expected.run_id else ''}: undo_gwo with this "
+                       f"run's report.json takes them back; the others ({', '.join(others)}) "
+                       "were there before or were written by another run at the same time")
+    return text + ("none was written by this run: keep one, delete the others (undo_gwo with the "
+                   "report of the run that created them)")
+
+
 def _issue(check: str, subject: str, column: str, value: object, expected: object,
-           table: str = "genomic_files") -> dict:
+           table: str = "genomic_files", suggestion: str | None = None) -> dict:
     shown = str(value) if str(value) == str(subject) else f"{subject}: {value}"
     return {"check": f"{table}:{check}", "row": None, "column": column,
             "value": shown, "expected": str(expected),
-            "suggestion": "rerun the ingest (it converges) or inspect the record in the DataService",
+            "suggestion": suggestion or "inspect the record in the DataService; a rerun plans "
+                                        "against what the DataService holds then",
             "severity": "error"}
 
 

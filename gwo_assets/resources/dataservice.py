@@ -1,5 +1,6 @@
 """Dagster resource for the Kids First DataService: settings in, a client out."""
 
+import os
 from typing import Optional
 
 import dagster as dg
@@ -24,13 +25,18 @@ class DataServiceResource(dg.ConfigurableResource):
 
     The token is excluded from repr (``repr=False``) and should be bound from
     ``dg.EnvVar("KF_DATASERVICE_TOKEN")`` so the UI shows the variable, not the value.
+    Per-run resource config replaces bound values instead of merging them, so a run
+    config that sets only ``url`` would drop that binding: when ``token`` is unset the
+    client reads ``KF_DATASERVICE_TOKEN`` itself, and a run is never silently
+    unauthenticated while the variable is set.
     """
 
     url: str = Field(
         description="Base URL of the DataService, e.g. https://kf-api-dataservice.example.org")
     token: Optional[str] = Field(
         default=None, repr=False,
-        description=f"Bearer token; bind it from the {TOKEN_ENV_VAR} environment variable.")
+        description=f"Bearer token; unset: the {TOKEN_ENV_VAR} environment variable, read "
+                    "when the run starts (so per-run config never drops it).")
     connect_timeout: float = Field(
         default=5.0, gt=0, description="Seconds to wait for a connection.")
     read_timeout: float = Field(
@@ -56,10 +62,15 @@ class DataServiceResource(dg.ConfigurableResource):
         """The ``url`` setting without credentials, for messages and reports."""
         return public_url(self.url)
 
+    @property
+    def effective_token(self) -> str | None:
+        """The ``token`` setting, else ``$KF_DATASERVICE_TOKEN`` (None when neither is set)."""
+        return self.token or os.environ.get(TOKEN_ENV_VAR) or None
+
     def get_client(self) -> DataServiceClient:
         """A new pooled client; use it as a context manager so its connections close."""
         return DataServiceClient(
-            self.url, self.token, connect_timeout=self.connect_timeout,
+            self.url, self.effective_token, connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout, page_size=self.page_size,
             max_concurrency=self.max_concurrency, max_retries=self.max_retries,
             retry_max_seconds=self.retry_max_seconds)

@@ -24,15 +24,20 @@ class IngestSettings(dg.ConfigurableResource):
         description="Load the valid rows and list the skipped invalid ones, instead of stopping.")
     lock_dir: str = Field(
         default="",
-        description="Directory of the per-study load locks and pending-files journals; use a "
-                    "persistent path shared by every machine that loads (default: "
-                    "$DAGSTER_HOME/gwo_assets, else <tmp>/gwo_assets-locks).")
-    lookup_all_unseen_files: bool = Field(
+        description="Only for a Dagster instance on SQLite (the default local instance): where "
+                    "the per-study load locks live (default: $DAGSTER_HOME/gwo_assets, beside the "
+                    "instance; <tmp>/gwo_assets-locks for an ephemeral instance). A Postgres-backed "
+                    "instance holds the lock in its database and ignores this.")
+    unsafe_skip_external_id_lookups: bool = Field(
         default=False,
-        description="Also look up by external_id every manifest file the study read did not "
-                    "return (one GET per file): finds files left without a biospecimen link by "
-                    "another tool or by a run with another lock_dir. By default only the files "
-                    "an earlier run recorded as pending are looked up.")
+        description="UNSAFE, for speed only: don't look up by external_id the manifest files the "
+                    "study read did not return. A file already registered without a biospecimen "
+                    "link (by another tool, or a run killed before linking) is then registered a "
+                    "second time, and a file of another study goes unnoticed.")
+    lookup_all_unseen_files: bool = Field(
+        default=True,
+        description="Deprecated and ignored: every file the study read did not return is now "
+                    "looked up by external_id (see unsafe_skip_external_id_lookups).")
 
     @field_validator("study_id")
     @classmethod

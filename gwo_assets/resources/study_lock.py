@@ -1,89 +1,168 @@
-"""One load per study at a time, also on the CLI path where no Dagster daemon queues runs.
+"""One real load per study at a time, across every run that shares a Dagster instance.
 
-A non-blocking ``flock`` on ``<lock_dir>/<study_id>.lock`` is taken before the
-study is read for planning and held until the run ends: a second real run for the
-same study fails at once (its plan would be stale), and the kernel releases the
-lock if the holder dies, even on SIGKILL. The lock covers one machine (or one
-shared filesystem); Dagster's tag concurrency limits cover a whole deployment
-(see dagster.yaml).
+The guard lives where the instance lives, so nobody has to remember to tag runs
+and no host keeps state the others cannot see:
+
+- **Postgres-backed instance** (dagster-postgres; several hosts, containers): a
+  session-level ``pg_try_advisory_lock`` on the instance's own database, held on
+  one dedicated connection for the run. PostgreSQL releases it when that session
+  ends: the run finishes, its process dies (even SIGKILL: the kernel closes the
+  socket), or the server drops a vanished host's connection (TCP keepalive).
+- **SQLite instance** (the default local instance of one ``$DAGSTER_HOME``, which
+  only processes on one machine can share): a non-blocking ``flock`` on
+  ``$DAGSTER_HOME/gwo_assets/<study_id>.lock``; the kernel releases it when the
+  holder dies. ``ingest.lock_dir`` moves it (e.g. tests); an ephemeral instance
+  (in-process tests) uses the temp dir.
+
+The lock is taken before the study is read for planning, so two runs can never
+plan against the same state and both write; every write step checks that its run
+still holds it. The holder is named from the instance: each run that takes the
+lock tags itself ``gwo/study`` (so the run list also filters by study).
 """
 
 import fcntl
+import hashlib
 import json
 import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Protocol
+
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from gwo_assets.core.kf_ids import validate_kf_id
 from gwo_assets.errors import ConcurrentLoadError
 
-def default_lock_dir() -> Path:
-    """``$DAGSTER_HOME/gwo_assets`` (kept with the instance, survives reboots), else
-    ``<tmp>/gwo_assets-locks``. The pending-files journal lives here too."""
-    home = os.environ.get("DAGSTER_HOME")
-    return Path(home) / "gwo_assets" if home else Path(tempfile.gettempdir()) / "gwo_assets-locks"
+STUDY_TAG = "gwo/study"
+LOCKING_TAG = "gwo/holds_study_lock"
+ACTIVE = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
 
 
-def is_temporary(lock_dir: str | Path) -> bool:
-    """True when the lock dir (and so the journal) is under the temp dir, wiped on reboot."""
-    resolved = Path(lock_dir or default_lock_dir()).resolve()
-    return resolved.is_relative_to(Path(tempfile.gettempdir()).resolve())
+class _Lock(Protocol):
+    where: str
+
+    def alive(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+@dataclass
+class _FileLock:
+    where: str
+    handle: IO[str]
+
+    def alive(self) -> bool:
+        return not self.handle.closed
+
+    def release(self) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+@dataclass
+class _PostgresLock:
+    where: str
+    connection: Any
+    key: int
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def alive(self) -> bool:
+        """The session still answers, so the server still holds its lock (only ``release``,
+        which ends the session, ever unlocks it)."""
+        from sqlalchemy import text
+
+        try:
+            with self._guard:
+                self.connection.execute(text("SELECT 1")).scalar()
+            return True
+        except Exception:  # the connection is gone: so is the lock
+            return False
+
+    def release(self) -> None:
+        try:
+            self.connection.close()  # ending the session frees every lock it held
+        except Exception:
+            pass
 
 
 @dataclass
 class _Held:
     run_id: str
-    handle: IO[str]
+    lock: _Lock
 
 
 _held: dict[str, _Held] = {}
 _guard = threading.Lock()
 
 
-def lock_path(lock_dir: str | Path, study_id: str) -> Path:
-    return Path(lock_dir or default_lock_dir()) / f"{validate_kf_id(study_id, 'SD')}.lock"
+def default_lock_dir(instance: DagsterInstance | None = None) -> Path:
+    """Beside a persistent instance (``<DAGSTER_HOME>/gwo_assets``), else the temp dir."""
+    if instance is not None and not instance.is_ephemeral:
+        return Path(instance.root_directory) / "gwo_assets"
+    home = os.environ.get("DAGSTER_HOME")
+    if instance is None and home:
+        return Path(home) / "gwo_assets"
+    return Path(tempfile.gettempdir()) / "gwo_assets-locks"
 
 
-def acquire(lock_dir: str | Path, study_id: str, run_id: str) -> None:
-    """Take the study's lock for ``run_id`` or raise ConcurrentLoadError naming the holder."""
-    path = lock_path(lock_dir, study_id)
+def lock_path(lock_dir: str | Path, study_id: str,
+              instance: DagsterInstance | None = None) -> Path:
+    return Path(lock_dir or default_lock_dir(instance)) / f"{validate_kf_id(study_id, 'SD')}.lock"
+
+
+def postgres_url(instance: DagsterInstance | None) -> str | None:
+    """The instance's Postgres URL when its run storage is dagster-postgres, else None."""
+    storage = getattr(instance, "run_storage", None) if instance is not None else None
+    return getattr(storage, "postgres_url", None)
+
+
+def advisory_key(study_id: str) -> int:
+    """A stable signed 64-bit key per study (the lock namespace is the instance's database)."""
+    digest = hashlib.sha256(f"gwo_assets/study-load/{study_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def acquire(instance: DagsterInstance | None, lock_dir: str | Path, study_id: str,
+            run_id: str) -> str:
+    """Take the study's lock for ``run_id`` or raise ConcurrentLoadError naming the holder.
+    Returns where the lock lives (for logs)."""
+    study_id = validate_kf_id(study_id, "SD")
     with _guard:
         held = _held.get(study_id)
         if held is not None:
-            if held.run_id == run_id:
-                return
+            if held.run_id == run_id and held.lock.alive():
+                return held.lock.where
             _release_locked(study_id)  # an earlier run of this process ended without releasing
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "{}"
-            handle.close()
+        url = postgres_url(instance)
+        lock = (_take_postgres(url, study_id) if url else
+                _take_file(lock_path(lock_dir, study_id, instance), run_id))
+        if lock is None:
             raise ConcurrentLoadError(
-                f"Another ingest_gwo run is loading {study_id} (lock {path}, holder {holder}); "
-                "wait for it to finish, then rerun") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(json.dumps({"run_id": run_id, "pid": os.getpid(),
-                                 "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}))
-        handle.flush()
-        _held[study_id] = _Held(run_id=run_id, handle=handle)
+                f"Another ingest_gwo or undo_gwo run is loading {study_id} "
+                f"({_holders(instance, study_id, run_id, lock_dir)}); wait for it to finish "
+                "(or, if it died, until its lock is released: see README 'One load per study'), "
+                "then rerun") from None
+        _held[study_id] = _Held(run_id=run_id, lock=lock)
+    if instance is not None:
+        instance.add_run_tags(run_id, {STUDY_TAG: study_id, LOCKING_TAG: "true"})
+    return lock.where
 
 
 def require(study_id: str, run_id: str) -> None:
-    """The guard every write step checks: this run must hold the study's lock."""
+    """The guard every write step checks: this run must still hold the study's lock."""
     with _guard:
         held = _held.get(study_id)
     if held is None or held.run_id != run_id:
         raise ConcurrentLoadError(
             f"This run does not hold the load lock for {study_id}: refusing to write "
             "(the lock is taken when the study is read; rerun the whole job)")
+    if not held.lock.alive():
+        raise ConcurrentLoadError(
+            f"This run lost the load lock for {study_id} ({held.lock.where}: its connection "
+            "ended): refusing to write; rerun the whole job")
 
 
 def release(study_id: str, run_id: str) -> None:
@@ -94,6 +173,60 @@ def release(study_id: str, run_id: str) -> None:
 
 
 def _release_locked(study_id: str) -> None:
-    held = _held.pop(study_id)
-    fcntl.flock(held.handle, fcntl.LOCK_UN)
-    held.handle.close()
+    _held.pop(study_id).lock.release()
+
+
+def _take_file(path: Path, run_id: str) -> _FileLock | None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(json.dumps({"run_id": run_id, "pid": os.getpid(), "host": os.uname().nodename,
+                             "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}))
+    handle.flush()
+    return _FileLock(where=f"lock file {path}", handle=handle)
+
+
+def _take_postgres(url: str, study_id: str) -> _PostgresLock | None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    key = advisory_key(study_id)
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    connection = engine.connect()
+    try:
+        taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+    except Exception:
+        connection.close()
+        raise
+    if not taken:
+        connection.close()
+        return None
+    return _PostgresLock(where=f"advisory lock {key} in the instance's Postgres database",
+                         connection=connection, key=key)
+
+
+def _holders(instance: DagsterInstance | None, study_id: str, run_id: str,
+             lock_dir: str | Path) -> str:
+    """Who holds the lock: active runs of the instance that took it, else the lock file's note."""
+    runs: list[str] = []
+    if instance is not None:
+        records = instance.get_run_records(RunsFilter(
+            tags={STUDY_TAG: study_id, LOCKING_TAG: "true"}, statuses=ACTIVE))
+        runs = [f"run {record.dagster_run.run_id} ({record.dagster_run.job_name}, "
+                f"{record.dagster_run.status.value})"
+                for record in records if record.dagster_run.run_id != run_id]
+    if runs:
+        return "held by " + ", ".join(runs)
+    if postgres_url(instance):
+        return "held by a run of another process on this instance"
+    try:
+        note = lock_path(lock_dir, study_id, instance).read_text().strip()
+    except OSError:
+        note = ""
+    return f"lock file {lock_path(lock_dir, study_id, instance)}, holder {note or 'unknown'}"

@@ -20,21 +20,23 @@ log = logging.getLogger(__name__)
 class SandboxStack:
     """Both sandbox servers on loopback, and a generated study when ``specimens > 0``.
 
-    Faults are switched on only after the study is generated, so the study is
-    complete and only the code under test sees them. Without ``workdir`` a
+    Faults (and the bearer-token requirement, ``token``) are switched on only after
+    the study is generated, so the study is complete and only the code under test
+    sees them. Without ``workdir`` a
     temporary directory holds the manifest and is removed on stop.
     """
 
     def __init__(self, host: str = "127.0.0.1", dataservice_port: int = 0, s3_port: int = 0,
                  specimens: int = 50, seed: int = 7, workdir: str | Path | None = None,
                  faults: FaultConfig | None = None, bucket: str = "gwo-sandbox",
-                 manifest_format: str = "tsv") -> None:
+                 manifest_format: str = "tsv", token: str | None = None) -> None:
         self.host = host
         self.specimens = specimens
         self.seed = seed
         self.bucket = bucket
         self.manifest_format = manifest_format
         self.faults = faults
+        self.token = token
         self.workdir = Path(workdir).resolve() if workdir is not None else None
         self._own_workdir = workdir is None
         self.s3 = SandboxS3(host=host, port=s3_port)
@@ -67,6 +69,8 @@ class SandboxStack:
                      self.specimens, self.seed, time.perf_counter() - started, self.study.counts)
         if self.faults is not None:
             self.dataservice.set_faults(self.faults)
+        if self.token is not None:
+            self.dataservice.require_token(self.token)
 
     def stop(self) -> None:
         self.dataservice.stop()

@@ -19,12 +19,11 @@ from dagster import (
 from pydantic import Field
 
 from gwo_assets.errors import ConcurrentLoadError
-from gwo_assets.resources import pending_files, study_lock
+from gwo_assets.resources import study_lock
 from gwo_assets.resources.dataservice import DataServiceResource, public_url
 from gwo_assets.undo.apply import Undoer, tally
 from gwo_assets.undo.files import read_report, read_results, write_undo_report
-from gwo_assets.undo.plan import (DONE, FAILED, GENOMIC_FILES, PLANNED, SKIPPED, UndoAction,
-                                  UndoPlan, UndoRefused, plan_undo, summarize)
+from gwo_assets.undo.plan import FAILED, SKIPPED, UndoPlan, UndoRefused, plan_undo, summarize
 
 
 class UndoConfig(Config):
@@ -34,8 +33,9 @@ class UndoConfig(Config):
                                     "(<report_dir>/<run_id>/report.json).")
     dry_run: bool = Field(default=True, description="Check and report without writing; set "
                                                     "false explicitly to delete and restore.")
-    lock_dir: str = Field(default="", description="Directory of the per-study load locks "
-                                                  "(the same as ingest.lock_dir).")
+    lock_dir: str = Field(default="", description="Only for a SQLite instance: directory of the "
+                                                  "per-study load locks (the same as "
+                                                  "ingest.lock_dir).")
 
 
 def load_plan(context: OpExecutionContext, report_path: Path, dataservice_url: str) -> UndoPlan:
@@ -59,7 +59,7 @@ def undo_ingest(context: OpExecutionContext, config: UndoConfig,
     try:
         plan = load_plan(context, report_path, dataservice.url)
         if not config.dry_run:  # never undo while an ingest of the same study writes
-            study_lock.acquire(config.lock_dir, plan.study_id, context.run_id)
+            study_lock.acquire(context.instance, config.lock_dir, plan.study_id, context.run_id)
     except (UndoRefused, ConcurrentLoadError) as error:
         context.log.error(str(error))
         raise Failure(description=str(error), allow_retries=False) from None
@@ -69,27 +69,6 @@ def undo_ingest(context: OpExecutionContext, config: UndoConfig,
         study_lock.release(plan.study_id, context.run_id)
 
 
-def write_journaled(config: UndoConfig, plan: UndoPlan, actions: list[UndoAction],
-                    undoer: Undoer, run_id: str) -> list[UndoAction]:
-    """``undoer.write`` with the files to delete in the study's pending journal meanwhile.
-
-    Links go before their files, so a file whose DELETE fails (or an undo killed in
-    between) is left without links, invisible to study reads: the next ingest must
-    look it up by external_id, as after an interrupted ingest.
-    """
-    external_ids = {d.kf_id: d.expected.get("external_id") for d in
-                    plan.deletions_of(GENOMIC_FILES)}
-
-    def file_deletions(actions: list[UndoAction], status: str) -> list[str]:
-        return [external_ids[a.kf_id] for a in actions if a.operation == "delete"
-                and a.status == status and external_ids.get(a.kf_id)]
-
-    pending_files.record(config.lock_dir, plan.study_id, run_id, file_deletions(actions, PLANNED))
-    actions = undoer.write(actions)
-    pending_files.settle(config.lock_dir, plan.study_id, file_deletions(actions, DONE))
-    return actions
-
-
 def _undo(context: OpExecutionContext, config: UndoConfig, dataservice: DataServiceResource,
           report_path: Path, plan: UndoPlan) -> dict:
     with dataservice.get_client() as client:
@@ -97,7 +76,9 @@ def _undo(context: OpExecutionContext, config: UndoConfig, dataservice: DataServ
         actions = undoer.decide(plan)
         context.log.info(f"Checked against the stored state: {tally(actions)}")
         if not config.dry_run:
-            actions = write_journaled(config, plan, actions, undoer, context.run_id)
+            # Links go before their files: a file whose DELETE fails is left without links,
+            # and the next ingest finds it by external_id like any link-less file.
+            actions = undoer.write(actions)
             context.log.info(f"Written: {tally(actions)}")
         requests = client.request_counts()
     counts = summarize(actions, config.dry_run)

@@ -9,7 +9,8 @@ import hashlib
 import pytest
 
 from gwo_assets.sandbox.stack import SandboxStack
-from gwo_assets_tests.support import (report_json, run_ingest, stored_files, stored_link_pairs)
+from gwo_assets_tests.support import (post_orphan, report_json, run_ingest, stored_files,
+                                      stored_link_pairs)
 
 SPECIMENS = 12
 
@@ -117,51 +118,26 @@ def test_a_changed_object_is_patched_in_place(stack, tmp_path):
     assert files[0]["hashes"]["md5"] == hashlib.md5(b"re-harmonized!").hexdigest()
 
 
-def post_orphan(url: str, filepath: str) -> str:
-    """A genomic file with no biospecimen link: invisible to GET ?study_id=."""
-    import requests
-    orphan = requests.post(f"{url}/genomic-files", json={
-        "external_id": filepath, "urls": [filepath],
-        "hashes": {"md5": "0" * 32}, "size": 1, "is_harmonized": True}, timeout=10).json()
-    return orphan["results"]["kf_id"]
-
-
-def test_a_fresh_load_looks_nothing_up_by_external_id(stack, tmp_path):
+def test_a_fresh_load_looks_up_each_file_the_study_read_did_not_return(stack, tmp_path):
+    """Correctness before request counts: one GET per new file, nothing more."""
     stack.dataservice.reset_counts()
     result = run_ingest(stack.info, tmp_path / "reports", dry_run=False)
     assert result.success
     n_files = len(stack.study.harmonized)
-    # one study read page for /genomic-files (+1 on the read-back): no per-file GETs
-    assert stack.dataservice.request_counts()["GET /genomic-files"] == 2
+    # the study read page + one look-up per file + the read-back page
+    assert stack.dataservice.request_counts()["GET /genomic-files"] == n_files + 2
     lookups = result.asset_materializations_for_node("existing_harmonized_files")[0]
-    assert lookups.metadata["fallback_lookups"].value == 0
+    assert lookups.metadata["external_id_lookups"].value == n_files
+    assert lookups.metadata["found_by_lookup"].value == 0
     assert lookups.metadata["not_seen_by_study_read"].value == n_files
 
 
-def test_a_linkless_file_left_by_an_interrupted_run_is_reused(stack, tmp_path):
-    """The run recorded the file as pending before its POST, then died before the link."""
-    from gwo_assets.resources import pending_files
-    reports = tmp_path / "reports"
+def test_a_linkless_file_left_by_another_tool_is_reused_and_linked_by_default(stack, tmp_path):
     target = stack.study.harmonized[0]
     orphan_id = post_orphan(stack.info["dataservice_url"], target.filepath)
-    pending_files.record(reports / "locks", stack.info["study_id"], "killed-run", [target.filepath])
-    result = run_ingest(stack.info, reports, dry_run=False)
+    result = run_ingest(stack.info, tmp_path / "reports", dry_run=False)
     assert result.success
-    kf_ids = assert_study_loaded(stack)
+    kf_ids = assert_study_loaded(stack)  # exactly one file, PATCHed to the right fields, linked
     assert kf_ids[target.filepath] == orphan_id
     lookups = result.asset_materializations_for_node("existing_harmonized_files")[0]
-    assert lookups.metadata["fallback_lookups"].value == 1
-    # linked now, so no longer pending
-    assert pending_files.pending(reports / "locks", stack.info["study_id"]) == set()
-
-
-def test_lookup_all_unseen_files_reuses_a_linkless_file_nobody_recorded(stack, tmp_path):
-    target = stack.study.harmonized[0]
-    orphan_id = post_orphan(stack.info["dataservice_url"], target.filepath)
-    result = run_ingest(stack.info, tmp_path / "reports", dry_run=False,
-                        lookup_all_unseen_files=True)
-    assert result.success
-    kf_ids = assert_study_loaded(stack)
-    assert kf_ids[target.filepath] == orphan_id
-    lookups = result.asset_materializations_for_node("existing_harmonized_files")[0]
-    assert lookups.metadata["fallback_lookups"].value == len(stack.study.harmonized)
+    assert lookups.metadata["reused_without_links"].value == 1

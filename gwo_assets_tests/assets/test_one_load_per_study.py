@@ -12,7 +12,7 @@ from gwo_assets_tests.support import run_ingest
 HOLD = """
 import sys, time
 from gwo_assets.resources import study_lock
-study_lock.acquire(sys.argv[1], sys.argv[2], "other-run")
+study_lock.acquire(None, sys.argv[1], sys.argv[2], "other-run")
 print("held", flush=True)
 time.sleep(60)
 """
@@ -41,7 +41,7 @@ def test_a_second_real_run_for_the_same_study_fails_without_writing(stack, tmp_p
         assert stack.dataservice.write_count() == 0
         failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
         assert failure.step_key == "kf_study"
-        assert "Another ingest_gwo run is loading" in failure.event_specific_data.user_failure_data.description
+        assert "Another ingest_gwo or undo_gwo run is loading" in failure.event_specific_data.user_failure_data.description
         assert "other-run" in failure.event_specific_data.user_failure_data.description
         dry = run_ingest(stack.info, tmp_path / "reports", dry_run=True, lock_dir=locks)
         assert dry.success  # a dry run writes nothing, so it needs no lock
@@ -56,7 +56,7 @@ def test_a_second_real_run_for_the_same_study_fails_without_writing(stack, tmp_p
 def test_write_steps_refuse_without_the_lock(tmp_path):
     with pytest.raises(Exception, match="does not hold the load lock"):
         study_lock.require("SD_0A1B2C3D", "run-without-lock")
-    study_lock.acquire(tmp_path, "SD_0A1B2C3D", "run-1")
+    study_lock.acquire(None, tmp_path, "SD_0A1B2C3D", "run-1")
     try:
         study_lock.require("SD_0A1B2C3D", "run-1")
         with pytest.raises(Exception, match="does not hold"):

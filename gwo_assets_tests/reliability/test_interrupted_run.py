@@ -7,7 +7,8 @@ received some POSTs of one endpoint, then kills the whole process group. Writes
 the sandbox had already started still complete, their answers going nowhere,
 which is the worst case for a rerun: records the killed run never heard of.
 
-The rerun (no latency) must end in exactly the state of an uninterrupted run,
+The rerun (no latency, from a fresh ``$DAGSTER_HOME``: another machine) must end in
+exactly the state of an uninterrupted run,
 with nothing duplicated, and its report must say what it did: a create for
 every record that was missing after the kill, unchanged for every record the
 killed run had stored. Those numbers come from the sandbox's stored state
@@ -26,7 +27,6 @@ import pytest
 import requests
 import yaml
 
-from gwo_assets.resources import pending_files
 from gwo_assets.sandbox.dataservice import FaultConfig
 from gwo_assets_tests.assets.test_ingest_job import assert_study_loaded
 from gwo_assets_tests.e2e.conftest import REPO
@@ -101,7 +101,16 @@ def test_a_run_killed_during_its_writes_is_completed_by_a_rerun(stack, process_e
     assert before[endpoint.strip("/").replace("-", "_")] > 0
 
     service.reset_counts()
-    rerun = subprocess.run(cli_command(config, tmp_path, "rerun"), env=process_env, cwd=REPO,
+    # The rerun comes from "another machine": a fresh DAGSTER_HOME and lock dir, nothing
+    # of the killed run's local state.
+    elsewhere = tmp_path / "another_machine"
+    (elsewhere / "dagster_home").mkdir(parents=True)
+    (elsewhere / "dagster_home" / "dagster.yaml").write_text(
+        (Path(process_env["DAGSTER_HOME"]) / "dagster.yaml").read_text())
+    rerun_config = run_config(stack.info, dry_run=False, report_dir=reports,
+                              lock_dir=elsewhere / "locks")
+    rerun = subprocess.run(cli_command(rerun_config, tmp_path, "rerun"), cwd=REPO,
+                           env={**process_env, "DAGSTER_HOME": str(elsewhere / "dagster_home")},
                            capture_output=True, text=True, timeout=600)
 
     assert_study_loaded(stack)
@@ -124,9 +133,8 @@ def test_a_run_killed_during_its_writes_is_completed_by_a_rerun(stack, process_e
 @pytest.mark.e2e  # slow (several job runs): make test-e2e
 def test_files_left_without_links_are_reused_unchanged_and_linked(stack, tmp_path):
     """Fast, in process: the state a run killed between its file and link steps leaves
-    (complete files, no links; here made by removing the links of a loaded study's files,
-    and the files in the pending journal, as the killed run recorded them before its POSTs),
-    then a rerun. Same expectations as the CLI test."""
+    (complete files, no links; here made by removing the links of a loaded study's files),
+    then a rerun that knows nothing of the killed run. Same expectations as the CLI test."""
     url, reports = stack.info["dataservice_url"], tmp_path / "reports"
     assert run_ingest(stack.info, reports, dry_run=False).success
     orphans = stack.study.harmonized[::3]
@@ -135,8 +143,6 @@ def test_files_left_without_links_are_reused_unchanged_and_linked(stack, tmp_pat
         for endpoint in ("/sequencing-experiment-genomic-files", "/biospecimen-genomic-files"):
             for link in list_all(url, endpoint, genomic_file_id=gf_id):
                 assert requests.delete(f"{url}{endpoint}/{link['kf_id']}", timeout=30).ok
-    pending_files.record(reports / "locks", stack.info["study_id"], "killed-run",
-                         [h.filepath for h in orphans])
     before, expected = stored_counts(stack), expected_counts(stack)
     assert before["genomic_files"] == expected["genomic_files"]
     stack.dataservice.reset_counts()

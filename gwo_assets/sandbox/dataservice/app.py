@@ -50,10 +50,19 @@ class RequestStats:
         self._lock = threading.Lock()
         self._requests: Counter[str] = Counter()
         self._writes = 0
+        self._unauthorized = 0
 
     def count_request(self, key: str) -> None:
         with self._lock:
             self._requests[key] += 1
+
+    def count_unauthorized(self) -> None:
+        with self._lock:
+            self._unauthorized += 1
+
+    def unauthorized_count(self) -> int:
+        with self._lock:
+            return self._unauthorized
 
     def count_write(self) -> None:
         with self._lock:
@@ -71,9 +80,11 @@ class RequestStats:
         with self._lock:
             self._requests.clear()
             self._writes = 0
+            self._unauthorized = 0
 
     def as_json(self) -> dict:
-        return {"requests": self.request_counts(), "writes": self.write_count()}
+        return {"requests": self.request_counts(), "writes": self.write_count(),
+                "unauthorized": self.unauthorized_count()}
 
 
 class DataServiceApp:
@@ -83,17 +94,23 @@ class DataServiceApp:
         self.db = db
         self.stats = RequestStats()
         self._faults = FaultInjector(faults)
+        # The real service sits behind a gateway that checks a bearer token; None: open.
+        self.required_token: str | None = None
 
     def set_faults(self, faults: FaultConfig | None) -> None:
         """Swap the fault configuration; the seeded sequence starts over."""
         self._faults = FaultInjector(faults)
 
-    def handle(self, method: str, target: str, body: bytes) -> Reply:
+    def handle(self, method: str, target: str, body: bytes,
+               authorization: str | None = None) -> Reply:
         path, _, query = target.partition("?")
         if path.startswith(SANDBOX_PREFIX):
             return self._sandbox(method, path, body)
         segments = [unquote(part) for part in path.strip("/").split("/")]
         self.stats.count_request(f"{method} /{segments[0]}")
+        if self.required_token is not None and authorization != f"Bearer {self.required_token}":
+            self.stats.count_unauthorized()
+            return _error(401, "Unauthorized: a valid bearer token is required")
         fault = self._faults.next_fault(method)
         if fault.error_status:
             return _error(fault.error_status, fault_message(fault.error_status))

@@ -19,8 +19,9 @@ from gwo_assets.sandbox.dataservice.api_errors import BAD_REQUEST
 MAX_LINE = 65536
 MAX_HEADERS = 100
 
-# (method, target, body) -> (status, JSON body); a None body means: close, don't answer.
-Responder = Callable[[str, str, bytes], tuple[int, dict | None]]
+# (method, target, body, Authorization header) -> (status, JSON body); a None body means:
+# close, don't answer.
+Responder = Callable[[str, str, bytes, str | None], tuple[int, dict | None]]
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -55,7 +56,7 @@ class _Handler(socketserver.StreamRequestHandler):
         if headers.get("expect", "").lower() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         body = self.rfile.read(length) if length > 0 else b""
-        status, reply = self.server.respond(method, target, body)
+        status, reply = self.server.respond(method, target, body, headers.get("authorization"))
         if reply is None:
             return False  # a lost response: the work is done, the answer never comes
         self._send(status, reply, keep_alive, with_body=method != "HEAD")

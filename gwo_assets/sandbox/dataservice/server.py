@@ -80,6 +80,10 @@ class SandboxDataService:
         """POST/PATCH/DELETE requests that changed state."""
         return self._started_app().stats.write_count()
 
+    def unauthorized_count(self) -> int:
+        """API requests refused for a missing or wrong bearer token."""
+        return self._started_app().stats.unauthorized_count()
+
     def reset_counts(self) -> None:
         self._started_app().stats.reset()
 
@@ -88,8 +92,14 @@ class SandboxDataService:
         self._faults = faults
         self._started_app().set_faults(faults)
 
-    def _respond(self, method: str, target: str, body: bytes) -> tuple[int, dict | None]:
-        reply = self._app.handle(method, target, body)
+    def require_token(self, token: str | None) -> None:
+        """Answer 401 to every API request without ``Authorization: Bearer <token>``
+        (None: no authentication, the default). ``/_sandbox/`` paths stay open."""
+        self._started_app().required_token = token
+
+    def _respond(self, method: str, target: str, body: bytes,
+                 authorization: str | None = None) -> tuple[int, dict | None]:
+        reply = self._app.handle(method, target, body, authorization)
         return reply.status, reply.body
 
     def _started_app(self) -> DataServiceApp:

@@ -1,0 +1,124 @@
+"""Other tools' leftovers in the DataService: reuse what is this study's or nobody's, never
+another study's, and never add to a Filepath registered twice.
+
+Each case builds the leftover straight through the sandbox API (as another loader would),
+runs ingest_gwo with the default config, and asserts the sandbox's stored state.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from gwo_assets.sandbox.dataservice import FaultConfig
+from gwo_assets.sandbox.stack import SandboxStack
+from gwo_assets_tests.assets.test_ingest_job import assert_study_loaded
+from gwo_assets_tests.support import (list_all, post_orphan, register_in_other_study,
+                                      run_ingest, stored_files, stored_link_pairs, stored_record)
+
+
+@pytest.fixture
+def stack(tmp_path):
+    with SandboxStack(specimens=4, seed=41, workdir=tmp_path / "sandbox") as running:
+        yield running
+
+
+def failed_check(result, name: str):
+    evaluations = [e for e in result.get_asset_check_evaluations() if e.check_name == name]
+    assert evaluations, f"{name} did not run"
+    return evaluations[0]
+
+
+def offending_rows(evaluation) -> str:
+    """The check's full CSV of offending rows (the inline table cuts long cells)."""
+    return Path(evaluation.metadata["all_rows_csv"].value).read_text()
+
+
+def test_a_file_of_another_study_stops_the_run_before_any_write(stack, tmp_path):
+    url, target = stack.info["dataservice_url"], stack.study.harmonized[0]
+    other = register_in_other_study(url, target.filepath)
+    before = stored_record(url, "/genomic-files", other["genomic_file_id"])
+    stack.dataservice.reset_counts()
+
+    dry = run_ingest(stack.info, tmp_path / "dry", dry_run=True)
+    real = run_ingest(stack.info, tmp_path / "real", dry_run=False)
+
+    assert not dry.success and not real.success
+    assert stack.dataservice.write_count() == 0
+    for result in (dry, real):
+        evaluation = failed_check(result, "existing_files_are_reusable")
+        assert not evaluation.passed
+        rows = offending_rows(evaluation)
+        assert other["genomic_file_id"] in rows and other["study_id"] in rows
+        assert stack.info["study_id"] in rows
+    assert stored_record(url, "/genomic-files", other["genomic_file_id"]) == before
+    assert [f["kf_id"] for f in stored_files(url, target.filepath)] == [other["genomic_file_id"]]
+
+
+def test_with_skip_invalid_rows_the_rest_loads_and_the_other_studys_file_is_untouched(stack,
+                                                                                      tmp_path):
+    url, target = stack.info["dataservice_url"], stack.study.harmonized[0]
+    other = register_in_other_study(url, target.filepath)
+    before = stored_record(url, "/genomic-files", other["genomic_file_id"])
+    result = run_ingest(stack.info, tmp_path / "reports", dry_run=False, skip_invalid_rows=True)
+    assert result.success
+    assert stored_record(url, "/genomic-files", other["genomic_file_id"]) == before
+    assert stored_link_pairs(url, "/biospecimen-genomic-files", "biospecimen",
+                             other["genomic_file_id"]) == [other["biospecimen_id"]]
+    for harmonized in stack.study.harmonized[1:]:
+        assert len(stored_files(url, harmonized.filepath)) == 1
+
+
+def test_a_filepath_registered_twice_is_never_added_to(stack, tmp_path):
+    url, target = stack.info["dataservice_url"], stack.study.harmonized[0]
+    twins = sorted([post_orphan(url, target.filepath), post_orphan(url, target.filepath)])
+    twin_records = [stored_record(url, "/genomic-files", kf_id) for kf_id in twins]
+    stack.dataservice.reset_counts()
+
+    result = run_ingest(stack.info, tmp_path / "reports", dry_run=False)
+
+    assert not result.success
+    assert stack.dataservice.write_count() == 0
+    evaluation = failed_check(result, "existing_files_are_reusable")
+    assert all(kf_id in offending_rows(evaluation) for kf_id in twins)
+
+    skipped = run_ingest(stack.info, tmp_path / "reports", dry_run=False, skip_invalid_rows=True)
+    assert skipped.success
+    assert sorted(f["kf_id"] for f in stored_files(url, target.filepath)) == twins
+    assert [stored_record(url, "/genomic-files", kf_id) for kf_id in twins] == twin_records
+    for kf_id in twins:
+        assert list_all(url, "/biospecimen-genomic-files", genomic_file_id=kf_id) == []
+
+
+def test_a_lost_post_answer_resolves_to_the_file_that_post_created(stack, tmp_path):
+    """Even with the look-ups switched off (so the plan does not know of the other study's
+    file with the same external_id), a POST whose answer is lost is resolved to the record
+    it created, never to the other study's."""
+    url, target = stack.info["dataservice_url"], stack.study.harmonized[0]
+    other = register_in_other_study(url, target.filepath)
+    before = stored_record(url, "/genomic-files", other["genomic_file_id"])
+    stack.dataservice.set_faults(FaultConfig(lost_response_rate=1.0, methods=("POST",)))
+
+    result = run_ingest(stack.info, tmp_path / "reports", dry_run=False,
+                        unsafe_skip_external_id_lookups=True)
+
+    stack.dataservice.set_faults(None)
+    assert result.success
+    assert stored_record(url, "/genomic-files", other["genomic_file_id"]) == before
+    assert stored_link_pairs(url, "/biospecimen-genomic-files", "biospecimen",
+                             other["genomic_file_id"]) == [other["biospecimen_id"]]
+    ours = [f for f in stored_files(url, target.filepath) if f["kf_id"] != other["genomic_file_id"]]
+    assert len(ours) == 1
+    linked = stored_link_pairs(url, "/biospecimen-genomic-files", "biospecimen", ours[0]["kf_id"])
+    assert sorted(linked) == sorted(b.kf_id for b in target.biospecimens)
+
+
+def test_a_linkless_file_is_reused_by_a_dry_run_plan_too(stack, tmp_path):
+    url, target = stack.info["dataservice_url"], stack.study.harmonized[0]
+    orphan = post_orphan(url, target.filepath)
+    result = run_ingest(stack.info, tmp_path / "reports", dry_run=True)
+    assert result.success
+    plan = result.output_for_node("genomic_files_plan")
+    row = plan[plan["external_id"] == target.filepath].iloc[0]
+    assert (row["action"], row["kf_id"]) == ("update", orphan)
+    assert run_ingest(stack.info, tmp_path / "reports", dry_run=False).success
+    assert assert_study_loaded(stack)[target.filepath] == orphan
