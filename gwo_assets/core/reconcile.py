@@ -8,6 +8,11 @@ RECONCILE_COLUMNS = ["check", "row", "column", "value", "expected", "suggestion"
 TABLES = ("genomic_files", "biospecimen_genomic_files", "sequencing_experiment_genomic_files")
 LINK_TARGETS = {"biospecimen_genomic_files": "biospecimen_id",
                 "sequencing_experiment_genomic_files": "sequencing_experiment_id"}
+RERUN = "rerun the ingest: it plans against what is stored now and writes what is missing or differs"
+DUPLICATE_LINK = ("the link is stored more than once: a rerun never removes links; delete the "
+                  "extra one(s) in the DataService")
+ELSEWHERE = ("something other than this run changed the study meanwhile: inspect the record in "
+             "the DataService")
 
 
 @dataclass
@@ -44,13 +49,13 @@ def reconcile(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame],
         if not kf_ids:
             issues.append(_issue("file_count", external_id, "external_id", 0,
                                  "exactly one genomic file",
-                                 suggestion="the file is missing: rerun the ingest (it creates "
-                                            "what is missing), or inspect the DataService"))
+                                 suggestion=RERUN))
             continue
         record = records[kf_ids[0]]
         for field, value in desired.items():
             if _normalized(record.get(field)) != _normalized(value):
-                issues.append(_issue("file_field", external_id, field, record.get(field), value))
+                issues.append(_issue("file_field", external_id, field, record.get(field), value,
+                                     suggestion=RERUN))
     gf_external = {kf: rec.get("external_id") for kf, rec in records.items()}
     for table, target in LINK_TARGETS.items():
         links = after[table]
@@ -60,7 +65,8 @@ def reconcile(before: dict[str, pd.DataFrame], after: dict[str, pd.DataFrame],
         for pair in expected.links[table]:
             if counts.get(pair, 0) != 1:
                 issues.append(_issue("link_count", pair[0], target, f"{pair[1]} x{counts.get(pair, 0)}",
-                                     "exactly one link", table=table))
+                                     "exactly one link", table=table,
+                                     suggestion=RERUN if not counts.get(pair) else DUPLICATE_LINK))
     for table in TABLES:
         issues += _unexpected_changes(table, before[table], after[table], expected.written[table])
     return pd.DataFrame(issues, columns=RECONCILE_COLUMNS)
@@ -106,8 +112,7 @@ def _issue(check: str, subject: str, column: str, value: object, expected: objec
     shown = str(value) if str(value) == str(subject) else f"{subject}: {value}"
     return {"check": f"{table}:{check}", "row": None, "column": column,
             "value": shown, "expected": str(expected),
-            "suggestion": suggestion or "inspect the record in the DataService; a rerun plans "
-                                        "against what the DataService holds then",
+            "suggestion": suggestion or ELSEWHERE,
             "severity": "error"}
 
 

@@ -12,7 +12,7 @@ and no host keeps state the others cannot see:
   only processes on one machine can share): a non-blocking ``flock`` on
   ``$DAGSTER_HOME/gwo_assets/<study_id>.lock``; the kernel releases it when the
   holder dies. ``ingest.lock_dir`` moves it (e.g. tests); an ephemeral instance
-  (in-process tests) uses the temp dir.
+  (in-process tests) keeps it in its own temp root.
 
 The lock is taken before the study is read for planning, so two runs can never
 plan against the same state and both write; every write step checks that its run
@@ -99,13 +99,13 @@ _guard = threading.Lock()
 
 
 def default_lock_dir(instance: DagsterInstance | None = None) -> Path:
-    """Beside a persistent instance (``<DAGSTER_HOME>/gwo_assets``), else the temp dir."""
-    if instance is not None and not instance.is_ephemeral:
+    """Beside the instance: ``<DAGSTER_HOME>/gwo_assets`` for a local instance, the instance's
+    own temp root for an ephemeral one (which no other process can share); without an
+    instance ``$DAGSTER_HOME/gwo_assets``, else the temp dir."""
+    if instance is not None:
         return Path(instance.root_directory) / "gwo_assets"
     home = os.environ.get("DAGSTER_HOME")
-    if instance is None and home:
-        return Path(home) / "gwo_assets"
-    return Path(tempfile.gettempdir()) / "gwo_assets-locks"
+    return Path(home) / "gwo_assets" if home else Path(tempfile.gettempdir()) / "gwo_assets-locks"
 
 
 def lock_path(lock_dir: str | Path, study_id: str,

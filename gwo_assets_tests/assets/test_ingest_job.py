@@ -34,9 +34,10 @@ def cold_class(harmonized) -> bool:
     return harmonized.storage_class in ("GLACIER", "DEEP_ARCHIVE")
 
 
-def assert_study_loaded(stack) -> dict[str, str]:
-    """Every harmonized file once, right fields, exactly its biospecimens and experiments."""
-    study, url, s3 = stack.study, stack.info["dataservice_url"], stack.s3.client()
+def assert_study_loaded(stack, study=None) -> dict[str, str]:
+    """Every harmonized file once, right fields, exactly its biospecimens and experiments
+    (of ``study``, default the stack's own)."""
+    study, url, s3 = study or stack.study, stack.info["dataservice_url"], stack.s3.client()
     kf_ids = {}
     for harmonized in study.harmonized:
         files = stored_files(url, harmonized.filepath)

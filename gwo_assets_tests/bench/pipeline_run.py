@@ -42,7 +42,7 @@ class PipelineRun:
     requests: dict[str, int]
     writes: int
     s3_requests: dict[str, int]
-    fallback_lookups: int
+    external_id_lookups: int
     planned_writes: dict[str, int]
     peak_rss_mib: float
     maxrss_mib: float
@@ -120,7 +120,7 @@ def run_pipeline(label: str, dataservice: DataServiceProcess, s3_endpoint_url: s
         steps=step_seconds(instance, result.run_id), requests=stats["requests"],
         writes=stats["writes"], s3_requests=_metadata(result, "harmonized_file_s3_metadata",
                                                       "s3_requests", {}),
-        fallback_lookups=_metadata(result, "existing_harmonized_files", "fallback_lookups", 0),
+        external_id_lookups=_metadata(result, "existing_harmonized_files", "external_id_lookups", 0),
         planned_writes={name: _metadata(result, name, "planned_create", 0)
                         + _metadata(result, name, "planned_update", 0) for name in LOAD_ASSETS},
         peak_rss_mib=rss.peak_bytes / 2**20, maxrss_mib=maxrss_mib(),

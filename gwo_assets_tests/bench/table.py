@@ -15,7 +15,7 @@ PHASES = (
     ("S3 scrape + check", lambda key: key.startswith("harmonized_file_s3_metadata")),
     ("study bulk reads", lambda key: key == "kf_study" or (
         key.startswith("study_") and key != "study_source_files")),
-    ("fallback look-ups (existing_harmonized_files)",
+    ("external_id look-ups (existing_harmonized_files)",
      lambda key: key == "existing_harmonized_files"),
     ("writes (3 load steps)", lambda key: key in LOAD_ASSETS),
     ("read-back reconciliation", lambda key: key.endswith("load_matches_plan")),
@@ -95,8 +95,8 @@ def requests_table(result: SizeResult) -> str:
     naive_label = "naive (extrapolated)" if naive.sampled else "naive"
     rows = [(key, fresh.get(key, 0), rerun.get(key, 0), naive_counts.get(key, 0)) for key in keys]
     rows.append(("total", sum(fresh.values()), sum(rerun.values()), sum(naive_counts.values())))
-    rows.append(("  of which fallback GET /genomic-files?external_id=",
-                 result.fresh.fallback_lookups, result.rerun.fallback_lookups, ""))
+    rows.append(("  of which GET /genomic-files?external_id= (look-ups)",
+                 result.fresh.external_id_lookups, result.rerun.external_id_lookups, ""))
     rows.append(("writes (server count)", result.fresh.writes, result.rerun.writes,
                  round(naive.measured.writes * naive.scale)))
     s3_fresh, s3_rerun = result.fresh.s3_requests, result.rerun.s3_requests
@@ -154,10 +154,10 @@ def summary_table(results: Sequence[SizeResult]) -> str:
                      f"{r.fresh.seconds / floor_seconds:.2f}",
                      f"{r.naive.seconds:,.0f}{'*' if r.naive.sampled else ''}",
                      f"{r.naive.seconds / r.fresh.seconds:.1f}",
-                     f"{r.fresh.total_requests:,}", f"{r.fresh.fallback_lookups:,}", r.rerun.writes, r.rerun.total_requests,
+                     f"{r.fresh.total_requests:,}", f"{r.fresh.external_id_lookups:,}", r.rerun.writes, r.rerun.total_requests,
                      f"{r.fresh.peak_rss_mib:.0f}"))
     table = render(("files", "fresh s", "rerun s", "floor s", "pipe/floor", "naive s",
-                    "naive/pipe", "DS req fresh", "of which fallback", "rerun writes", "rerun req",
+                    "naive/pipe", "DS req fresh", "of which look-ups", "rerun writes", "rerun req",
                     "peak RSS MiB"), rows)
     if any(r.naive.sampled for r in results):
         table += "\n* naive time extrapolated linearly from a sample (see the size's block)"

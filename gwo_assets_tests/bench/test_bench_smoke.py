@@ -29,7 +29,7 @@ def test_quick_benchmark_runs_end_to_end_with_consistent_figures(tmp_path: Path)
     fresh, rerun, naive = size["fresh"], size["rerun"], size["naive"]
     assert fresh["success"] and rerun["success"]
     assert fresh["writes"] == sum(fresh["planned_writes"].values()) > 0
-    assert rerun["writes"] == 0 and rerun["fallback_lookups"] == 0
+    assert rerun["writes"] == 0 and rerun["external_id_lookups"] == 0
     assert naive["measured"]["writes"] == fresh["writes"]  # both loaded the same study fresh
     assert all(rate["writes"] > 0 for rate in size["floor"]["rates"])
     assert result["manifest"]["row_issues"] == 0 and result["manifest"]["gx_issues"] == 0

@@ -83,8 +83,9 @@ def test_a_change_behind_the_pipelines_back_fails_the_read_back_and_names_the_re
     assert not result.success
     evaluation = check_evaluations(result)["load_matches_plan"]
     assert not evaluation.passed and evaluation.blocking and evaluation.severity.value == "ERROR"
-    assert evaluation.description == ("Read-back reconciliation: 3 error(s); the writes are done: "
-                                      "rerun to converge, or inspect the records named")
+    assert evaluation.description == (
+        "Read-back reconciliation: 3 error(s); the writes are done: follow each record's "
+        "suggestion (a rerun fixes missing or changed records, never duplicates)")
     assert "ingest_report" not in step_events(result, "STEP_START")
     assert set(failure_messages(result)) == {f"{LAST_LOAD_STEP}_load_matches_plan"}
 

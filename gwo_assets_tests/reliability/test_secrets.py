@@ -25,8 +25,9 @@ from dagster._serdes import serialize_value
 
 from gwo_assets import definitions
 from gwo_assets.sandbox.dataservice import FaultConfig
+from gwo_assets.sandbox.stack import SandboxStack
 from gwo_assets_tests.e2e.conftest import REPO
-from gwo_assets_tests.support import run_config
+from gwo_assets_tests.support import run_config, run_ingest
 
 TOKEN = "sentinel-token-7c1d9e"
 AWS_SECRET = "sentinel-aws-secret-4b2f0a"
@@ -158,3 +159,60 @@ def test_cli_run_never_shows_the_token_or_aws_secret(stack, process_env, receive
         "rejected stdout": rejected.stdout, "rejected stderr": rejected.stderr,
         **files_text(reports, Path(env["DAGSTER_HOME"])),
     })
+
+
+@pytest.fixture
+def token_stack(tmp_path):
+    """A sandbox whose DataService answers 401 without ``Authorization: Bearer <TOKEN>``."""
+    with SandboxStack(specimens=3, seed=23, workdir=tmp_path / "sandbox", token=TOKEN) as running:
+        yield running
+
+
+def test_a_run_config_that_sets_the_url_still_sends_the_environment_token(token_stack, tmp_path,
+                                                                         monkeypatch, capfd):
+    """The example run config sets dataservice.url (which replaces the bound resource config):
+    the token from KF_DATASERVICE_TOKEN must still be sent."""
+    monkeypatch.setenv("KF_DATASERVICE_TOKEN", TOKEN)
+    reports = tmp_path / "reports"
+    config = run_config(token_stack.info, dry_run=False, report_dir=reports)
+    assert config["resources"]["dataservice"]["config"] == {"url": token_stack.info["dataservice_url"]}
+    with DagsterInstance.ephemeral() as instance:
+        result = load_definitions().resolve_job_def("ingest_gwo").execute_in_process(
+            run_config=config, instance=instance, raise_on_error=False)
+        events = "\n".join(serialize_value(entry) for entry in instance.all_logs(result.run_id))
+    output = capfd.readouterr()
+    assert result.success
+    assert token_stack.dataservice.unauthorized_count() == 0
+    assert token_stack.dataservice.write_count() > 0
+    assert_no_sentinel({"event log": events, "stdout": output.out, "stderr": output.err,
+                        **files_text(reports)})
+
+
+def test_without_the_token_the_run_fails_naming_the_variable(token_stack, tmp_path, monkeypatch):
+    monkeypatch.delenv("KF_DATASERVICE_TOKEN", raising=False)
+    result = run_ingest(token_stack.info, tmp_path / "reports", dry_run=True)
+    assert not result.success
+    assert token_stack.dataservice.unauthorized_count() > 0
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "KF_DATASERVICE_TOKEN" in str(failure.event_specific_data)
+
+
+@pytest.mark.e2e
+def test_cli_with_the_example_config_and_the_token_variable_is_authenticated(token_stack,
+                                                                              process_env,
+                                                                              tmp_path):
+    reports = tmp_path / "reports"
+    config = yaml.safe_load((REPO / "examples" / "sandbox_run.yaml").read_text())
+    config["resources"]["ingest"]["config"].update(
+        study_id=token_stack.info["study_id"], manifest=token_stack.info["manifest"],
+        report_dir=str(reports), dry_run=False)
+    config["resources"]["dataservice"]["config"]["url"] = token_stack.info["dataservice_url"]
+    config["resources"]["s3"]["config"]["endpoint_url"] = token_stack.info["s3_endpoint_url"]
+    env = {**process_env, "KF_DATASERVICE_TOKEN": TOKEN,
+           "KF_DATASERVICE_URL": token_stack.info["dataservice_url"]}
+    run = execute_cli(config, env, tmp_path, "example")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert token_stack.dataservice.unauthorized_count() == 0
+    assert token_stack.dataservice.write_count() > 0
+    assert_no_sentinel({"stdout": run.stdout, "stderr": run.stderr,
+                        **files_text(reports, Path(env["DAGSTER_HOME"]))})

@@ -20,9 +20,11 @@ def test_counts_every_request_by_collection_and_only_writes_that_change_state(da
                                             "GET /studies": 1, "GET /status": 1}
     assert dataservice.write_count() == 2
     assert api.call("GET", "/_sandbox/stats").json() == {
-        "requests": dataservice.request_counts(), "writes": 2}
+        "requests": dataservice.request_counts(), "writes": 2,
+        "unauthorized": 0}
 
-    assert api.call("POST", "/_sandbox/reset-stats").json() == {"requests": {}, "writes": 0}
+    assert api.call("POST", "/_sandbox/reset-stats").json() == {"requests": {}, "writes": 0,
+                                                                 "unauthorized": 0}
     assert dataservice.request_counts() == {} and dataservice.write_count() == 0
     api.call("DELETE", f"/studies/{study_id}")
     dataservice.reset_counts()
