@@ -32,6 +32,7 @@ CHECKS = [
     s3_metadata.harmonized_files_exist_in_s3,
     links.manifest_matches_dataservice,
     plans.no_file_more_open_than_sources,
+    plans.no_planned_file_is_hidden,
     reconcile.load_matches_plan,
     *expectations.EXPECTATION_CHECKS,
 ]

@@ -14,7 +14,7 @@ LINK_TARGETS = {"biospecimen_genomic_files": "biospecimen_id",
 class Expected:
     """What the study should look like after the run.
 
-    ``files``: external_id -> desired body (fields to compare); ``links``: table ->
+    ``files``: external_id -> the fields the file must hold (the plan's ``expected``); ``links``: table ->
     set of (genomic file external_id, target kf_id); ``written``: table -> kf_ids
     the run created or updated (empty in a dry run).
     """
