@@ -114,7 +114,7 @@ def _decide(body: dict, stored: dict | None) -> tuple[str, dict, dict, list[str]
     if stored is None:
         return "create", body, {}, [], body
     changed = _changes(body, stored)
-    previous = {field: _stored(stored[field]) for field in changed}
+    previous = {field: typed(field, _stored(stored[field])) for field in changed}
     expected = {field: value for field, value in body.items() if field not in NEVER_UPDATED}
     if "hashes" in body:
         expected["hashes"] = changed.get("hashes", _stored(stored["hashes"]))
@@ -156,6 +156,13 @@ def _comparable(field: str, value: object) -> object:
     if field == "urls":
         return list(value)
     if field == "size":
+        return int(value)
+    return value
+
+
+def typed(field: str, value: object) -> object:
+    """``value`` with its field's type: a size read from a float column (1.0) is an int again."""
+    if field == "size" and isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 

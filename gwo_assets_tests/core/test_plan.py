@@ -61,6 +61,15 @@ def test_changed_size_is_an_update_of_size_and_the_whole_hashes_dict():
     assert row["changed_fields"] == ["size", "hashes"]
 
 
+def test_previous_values_keep_their_types_when_another_record_has_no_size():
+    """A missing size makes the column float: the previous size is still an int, for undo."""
+    stored = pd.DataFrame([record("GF_1", size=99), record("GF_2", external_id=GVCF, size=None)])
+
+    row = plan_genomic_files(desired(body()), stored).iloc[0]
+
+    assert row["previous"] == {"size": 99} and type(row["previous"]["size"]) is int
+
+
 def test_unset_stored_fields_are_updated_and_fields_we_do_not_send_are_left_alone():
     stored = record("GF_1", controlled_access=None, cavatica_file_id="cav-1", file_name="")
 
