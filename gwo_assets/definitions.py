@@ -34,6 +34,7 @@ CHECKS = [
     links.manifest_matches_dataservice,
     plans.existing_files_are_reusable,
     plans.no_file_more_open_than_sources,
+    plans.no_planned_file_is_hidden,
     reconcile.load_matches_plan,
     *expectations.EXPECTATION_CHECKS,
 ]

@@ -47,16 +47,7 @@ def issues_check_result(
     issues = issues.reindex(columns=ISSUE_COLUMNS)
     errors = issues[issues["severity"] == "error"]
     warnings = issues[issues["severity"] != "error"]
-    check_name = context.check_specs[0].name
-    metadata: dict = {
-        "errors": MetadataValue.int(len(errors)),
-        "warnings": MetadataValue.int(len(warnings)),
-        **(extra_metadata or {}),
-    }
-    if not issues.empty:
-        csv_path = _write_issues(report_dir, context.run.run_id, check_name, issues)
-        metadata["offending_rows"] = MetadataValue.md(markdown_table(issues, INLINE_ROWS))
-        metadata["all_rows_csv"] = MetadataValue.path(str(csv_path))
+    metadata = _issues_metadata(context, issues, report_dir, len(errors), extra_metadata)
     for line in issue_lines(warnings):
         context.log.warning(f"{what}: {line}")
     if errors.empty:
@@ -72,6 +63,34 @@ def issues_check_result(
         )
     return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR, metadata=metadata,
                             description=f"{summary}; {blocked}")
+
+
+def warning_check_result(context: AssetCheckExecutionContext, issues: pd.DataFrame, *,
+                         report_dir: str, what: str) -> AssetCheckResult:
+    """A check that never stops the run: fails with WARN (yellow) when there is any issue."""
+    issues = issues.reindex(columns=ISSUE_COLUMNS)
+    metadata = _issues_metadata(context, issues, report_dir, 0, None)
+    if issues.empty:
+        return AssetCheckResult(passed=True, metadata=metadata, description=f"{what}: none")
+    summary = f"{what}: {len(issues)} warning(s)"
+    context.log.warning(summary + "\n  " + "\n  ".join(issue_lines(issues, limit=10)))
+    return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN, metadata=metadata,
+                            description=summary)
+
+
+def _issues_metadata(context: AssetCheckExecutionContext, issues: pd.DataFrame, report_dir: str,
+                     errors: int, extra_metadata: dict | None) -> dict:
+    """Counts, the first offending rows inline and all of them in a CSV (when there are any)."""
+    metadata: dict = {
+        "errors": MetadataValue.int(errors),
+        "warnings": MetadataValue.int(len(issues) - errors),
+        **(extra_metadata or {}),
+    }
+    if not issues.empty:
+        csv_path = _write_issues(report_dir, context.run.run_id, context.check_specs[0].name, issues)
+        metadata["offending_rows"] = MetadataValue.md(markdown_table(issues, INLINE_ROWS))
+        metadata["all_rows_csv"] = MetadataValue.path(str(csv_path))
+    return metadata
 
 
 def _write_issues(report_dir: str, run_id: str, check_name: str, issues: pd.DataFrame) -> Path:

@@ -8,7 +8,7 @@ import pandas as pd
 from dagster import (AssetCheckExecutionContext, AssetExecutionContext, AssetIn, MetadataValue,
                      asset, asset_check)
 
-from gwo_assets.assets.check_results import issues_check_result
+from gwo_assets.assets.check_results import issues_check_result, warning_check_result
 from gwo_assets.assets.links import HarmonizedFileSources
 from gwo_assets.assets.manifest import GwoManifest
 from gwo_assets.assets.metadata import counts_md, frame_metadata
@@ -17,10 +17,10 @@ from gwo_assets.assets.s3_metadata import missing_object_issues
 from gwo_assets.core.access import inherit_access, more_open_than_sources
 from gwo_assets.core.joins import harmonized_biospecimens, harmonized_experiments
 from gwo_assets.core.payloads import genomic_file_payloads
-from gwo_assets.core.plan import plan_genomic_files, plan_links, summarize_plan
 from gwo_assets.core.existing_files import (OWNER_NONE, OWNER_OTHER_STUDY, OWNER_THIS_STUDY,
                                             duplicated_external_ids, existing_file_issues,
                                             foreign_biospecimens, owner_of, reusable)
+from gwo_assets.core.plan import hidden_files, plan_genomic_files, plan_links, summarize_plan
 from gwo_assets.resources.dataservice import DataServiceClient, DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 
@@ -176,6 +176,18 @@ def no_file_more_open_than_sources(context: AssetCheckExecutionContext, ingest: 
     issues = more_open_than_sources(genomic_files_plan, harmonized_file_sources.joined)
     return issues_check_result(context, issues, report_dir=ingest.report_dir,
                                what="Access control")
+
+
+@asset_check(asset=genomic_files_plan, blocking=False,
+             additional_ins={"existing_harmonized_files": AssetIn("existing_harmonized_files")},
+             description="No manifest file is a genomic file someone hid (visible: false): the "
+                         "ingest never shows it again, so each is listed (WARN) with its kf_id.")
+def no_planned_file_is_hidden(context: AssetCheckExecutionContext, ingest: IngestSettings,
+                              genomic_files_plan: pd.DataFrame,
+                              existing_harmonized_files: pd.DataFrame):
+    issues = hidden_files(genomic_files_plan, existing_harmonized_files)
+    return warning_check_result(context, issues, report_dir=ingest.report_dir,
+                                what="Hidden genomic files")
 
 
 def _known_file_ids(genomic_files_plan: pd.DataFrame) -> pd.DataFrame:

@@ -34,7 +34,7 @@ def expected_state(dry_run: bool, file_plan: pd.DataFrame,
     written = {table: set() if dry_run else
                set(results[table].loc[results[table]["status"] == "done", "kf_id"].dropna())
                for table in TABLES}
-    return Expected(files=dict(zip(files["external_id"], files["desired"])), links=links,
+    return Expected(files=dict(zip(files["external_id"], files["expected"])), links=links,
                     written=written, run_id=run_id)
 
 

@@ -8,7 +8,6 @@ from gwo_assets.assets.check_results import ISSUE_COLUMNS, issues_check_result
 from gwo_assets.assets.manifest import GwoManifest
 from gwo_assets.assets.metadata import counts_md, frame_metadata
 from gwo_assets.assets.progress import Progress
-from gwo_assets.core.payloads import COLD_STORAGE_CLASSES
 from gwo_assets.errors import S3AccessError
 from gwo_assets.resources.run_settings import IngestSettings
 from gwo_assets.resources.s3 import S3Resource, scrape_objects
@@ -26,14 +25,9 @@ def harmonized_file_s3_metadata(context: AssetExecutionContext, s3: S3Resource,
         context.log.error(str(error))
         raise Failure(description=str(error), allow_retries=False) from None
     seconds = progress.finish()
-    found = frame[frame["exists"]]
-    counts = {
-        "objects": len(frame),
-        "found": len(found),
-        "missing": int((~frame["exists"]).sum()),
-        "cold_storage": int(found["storage_class"].isin(COLD_STORAGE_CLASSES).sum()),
-        "total_bytes": int(found["size"].fillna(0).sum()),
-    }
+    counts = {name: stats[key] for name, key in (
+        ("objects", "objects"), ("found", "found"), ("missing", "missing"),
+        ("cold_storage", "cold"), ("total_bytes", "total_bytes"))}
     context.add_output_metadata({
         **frame_metadata(frame, ["filepath", "exists", "size", "etag", "md5", "storage_class"]),
         **{name: MetadataValue.int(value) for name, value in counts.items()},

@@ -144,6 +144,7 @@ def logical_issues(
         _unknown_biospecimens(manifest, study_biospecimens),
         _participant_mismatches(manifest, study_biospecimens),
         _unknown_source_reads(manifest, sources),
+        _source_reads_of_other_samples(manifest, sources, study_biospecimens),
         _outputs_that_are_sources(manifest, sources),
         _biospecimens_without_sources(joined),
         _fallback_matches(joined),
@@ -200,6 +201,70 @@ def _unknown_source_reads(manifest: pd.DataFrame, sources: pd.DataFrame) -> pd.D
         suggestion="Use the exact s3:// path (external_id) of the unharmonized file this output "
         "was made from.",
     )
+
+
+def _source_reads_of_other_samples(
+    manifest: pd.DataFrame, sources: pd.DataFrame, study_biospecimens: pd.DataFrame
+) -> pd.DataFrame:
+    """File rows whose Source Read is a file of another sample.
+
+    The output would be linked to that sample's experiment and inherit its
+    access. A row (all biospecimens of its cell, e.g. a somatic 'TUMOR,NORMAL')
+    is right when the read's biospecimens include one of them and the read's
+    participant is the row's.
+    """
+    reads = _row_samples(manifest[_present(manifest["source_read"])])
+    owners = _source_samples(sources, study_biospecimens)
+    known = reads.merge(owners, on="source_read")
+    same_sample = [bool(biospecimens & read_biospecimens) and participant in read_participants
+                   for biospecimens, participant, read_biospecimens, read_participants in zip(
+                       known["biospecimens"], known["participant_id"],
+                       known["read_biospecimens"], known["read_participants"])]
+    wrong = known[~pd.Series(same_sample, index=known.index, dtype=bool)]
+    described = [
+        f"a file of the row's {_listed(biospecimens)} / {participant}; it is a file of "
+        f"{_listed(read_biospecimens)} / {_listed(read_participants)}"
+        for biospecimens, participant, read_biospecimens, read_participants in zip(
+            wrong["biospecimens"], wrong["participant_id"],
+            wrong["read_biospecimens"], wrong["read_participants"])
+    ]
+    return issue_rows(
+        wrong,
+        check="source_read_of_another_sample",
+        column="source_read",
+        expected=pd.Series(described, index=wrong.index, dtype=object),
+        suggestion="Fix the Source Read (the file this row's biospecimen was sequenced into) or the "
+        "row's KF Biospecimen ID / KF Participant ID: the output would be linked to the other "
+        "sample's sequencing experiment and get its access.",
+    )
+
+
+def _row_samples(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per (file row, Source Read): the set of the row's biospecimens and its participant."""
+    return (
+        rows.groupby(["row", "source_read"], sort=True)
+        .agg(biospecimens=("biospecimen_id", lambda ids: frozenset(ids.dropna())),
+             participant_id=("participant_id", "first"))
+        .reset_index()
+    )
+
+
+def _source_samples(sources: pd.DataFrame, study_biospecimens: pd.DataFrame) -> pd.DataFrame:
+    """Per source external_id: the sets of its biospecimens and of their participants."""
+    owners = sources[["source_external_id", "biospecimen_id"]].drop_duplicates().merge(
+        study_biospecimens.rename(columns={"kf_id": "biospecimen_id"}), how="left", on="biospecimen_id"
+    )
+    return (
+        owners.groupby("source_external_id")
+        .agg(read_biospecimens=("biospecimen_id", lambda ids: frozenset(ids.dropna())),
+             read_participants=("participant_id", lambda ids: frozenset(ids.dropna())))
+        .reset_index()
+        .rename(columns={"source_external_id": "source_read"})
+    )
+
+
+def _listed(values: frozenset) -> str:
+    return ", ".join(sorted(values)) or "none"
 
 
 def _outputs_that_are_sources(manifest: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:

@@ -38,6 +38,10 @@ PREFIX_NAMES = {
 ENUMS = {"data_type": DATA_TYPES, "workflow_type": WORKFLOW_TYPES}
 # Joint genotyping writes one VCF for a whole family, so its rows name several participants.
 MULTI_PARTICIPANT_WORKFLOWS = frozenset({"Family-Joint-Genotyping"})
+# Every column but the file's key and what may differ between its rows (reads, biospecimens)
+# describes the genomic file itself.
+PER_FILE_COLUMNS = tuple(column for column in HEADERS
+                         if column not in ("filepath", "source_read", "biospecimen_id"))
 
 _MAX_VALUE_CHARS = 200
 _REQUIRED_CELLS = ("filepath", "biospecimen_id", "participant_id", "data_type", "workflow_type")
@@ -281,9 +285,13 @@ def explain_enum(value: str, allowed: frozenset[str]) -> str:
 
 
 def _filepath_conflicts(manifest: pd.DataFrame) -> list[pd.DataFrame]:
-    """One Filepath is one genomic file: its rows must agree on these columns."""
+    """One Filepath is one genomic file: its rows must agree on every per-file column.
+
+    Otherwise its one payload would mix values taken from different rows. A blank
+    cell is "not given", not a disagreement.
+    """
     found = []
-    for column in ("data_type", "workflow_type", "participant_id"):
+    for column in PER_FILE_COLUMNS:
         rows = manifest[manifest["filepath"].notna() & manifest[column].notna()]
         if column == "participant_id":
             rows = rows[~rows["workflow_type"].isin(MULTI_PARTICIPANT_WORKFLOWS)]

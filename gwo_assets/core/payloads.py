@@ -56,7 +56,10 @@ FILE_FORMATS = {
     ".rsem.isoforms.results.gz": "tsv",
 }
 _KNOWN_EXTENSION = "(" + "|".join(re.escape(extension) for extension in FILE_FORMATS) + ")$"
+# Objects that need a restore before download. GLACIER_IR is read in milliseconds: not cold.
 COLD_STORAGE_CLASSES = ["GLACIER", "DEEP_ARCHIVE"]
+# Intelligent-Tiering's archive tiers (HEAD's ArchiveStatus): as slow as GLACIER/DEEP_ARCHIVE.
+ARCHIVE_STATUSES = ["ARCHIVE_ACCESS", "DEEP_ARCHIVE_ACCESS"]
 BODY_FIELDS = [
     "external_id",
     "urls",
@@ -113,7 +116,7 @@ def genomic_file_payloads(
         .first()
         .reset_index()
     )
-    s3_columns = ["filepath", "size", "storage_class", "etag", "md5", *S3_CHECKSUMS]
+    s3_columns = ["filepath", "size", "storage_class", "archive_status", "etag", "md5", *S3_CHECKSUMS]
     files = files.merge(with_columns(s3_meta, s3_columns), on="filepath", how="left")
     access_columns = ["filepath", "controlled_access", "authz", "acl"]
     files = files.merge(with_columns(access, access_columns), on="filepath", how="left")
@@ -127,7 +130,7 @@ def genomic_file_payloads(
     bodies["is_harmonized"] = True
     bodies["size"] = pd.to_numeric(files["size"]).astype("Int64")
     bodies["hashes"] = _hashes(files)
-    bodies["availability"] = _availability(files["storage_class"])
+    bodies["availability"] = _availability(files["storage_class"], files["archive_status"])
     bodies["controlled_access"] = files["controlled_access"].astype("boolean").fillna(True).astype(bool)
     for field in ["authz", "acl"]:
         bodies[field] = [entries if isinstance(entries, list) else [] for entries in files[field]]
@@ -173,8 +176,13 @@ def _base64_to_hex(value: object, length: int) -> str | None:
     return digest.hex() if len(digest) == length else None
 
 
-def _availability(storage_class: pd.Series) -> pd.Series:
-    cold = storage_class.isin(COLD_STORAGE_CLASSES)
+def cold_storage(storage_class: pd.Series, archive_status: pd.Series) -> pd.Series:
+    """True where the object must be restored before it can be downloaded."""
+    return storage_class.isin(COLD_STORAGE_CLASSES) | archive_status.isin(ARCHIVE_STATUSES)
+
+
+def _availability(storage_class: pd.Series, archive_status: pd.Series) -> pd.Series:
+    cold = cold_storage(storage_class, archive_status)
     values = np.where(cold, "Cold Storage", np.where(storage_class.notna(), "Immediate Download", None))
     return pd.Series(values, index=storage_class.index, dtype=object)
 

@@ -13,10 +13,13 @@ from gwo_assets.core.joins import with_columns
 from gwo_assets.core.payloads import BODY_FIELDS
 
 ACTIONS = ["create", "update", "unchanged"]
-# The fields our bodies set; only these are compared with the stored record.
-COMPARED_FIELDS = [field for field in BODY_FIELDS if field != "external_id"]
+# Set when a file is created, never changed by an ingest: a curator may have hidden the file.
+NEVER_UPDATED = {"visible"}
+# The fields our bodies set that an update may change; only these are compared with the stored record.
+COMPARED_FIELDS = [field for field in BODY_FIELDS if field not in {"external_id", *NEVER_UPDATED}]
 UNORDERED_FIELDS = {"authz", "acl"}
-PLAN_COLUMNS = ["external_id", "action", "kf_id", "payload", "previous", "duplicates", "changed_fields", "row"]
+PLAN_COLUMNS = ["external_id", "action", "kf_id", "payload", "previous", "duplicates", "changed_fields", "row",
+                "expected"]
 
 
 def plan_genomic_files(desired: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:
@@ -25,7 +28,9 @@ def plan_genomic_files(desired: pd.DataFrame, existing: pd.DataFrame) -> pd.Data
     ``desired`` is the payload table (``external_id, payload[, row]``);
     ``existing`` the DataService records with those external_ids. When several
     records share an external_id the oldest is reused and the others are listed
-    in ``duplicates``, never touched.
+    in ``duplicates``, never touched. ``expected`` is what the file holds after
+    the write (for the read-back): the body less ``NEVER_UPDATED``, stored hash
+    types kept.
     """
     existing = with_columns(existing, ["kf_id", "external_id", "created_at", *COMPARED_FIELDS])
     ordered = existing.assign(
@@ -39,7 +44,7 @@ def plan_genomic_files(desired: pd.DataFrame, existing: pd.DataFrame) -> pd.Data
     stored = [None if new else record for new, record in zip(is_new, plan[COMPARED_FIELDS].to_dict("records"))]
     decisions = pd.DataFrame(
         [_decide(body, record) for body, record in zip(plan["payload"], stored)],
-        columns=["action", "payload", "previous", "changed_fields"],
+        columns=["action", "payload", "previous", "changed_fields", "expected"],
         index=plan.index,
     )
     plan[decisions.columns] = decisions
@@ -88,36 +93,82 @@ def summarize_plan(plan: pd.DataFrame) -> dict[str, int]:
     return {**dict.fromkeys(ACTIONS, 0), **{str(action): int(n) for action, n in counts.items()}}
 
 
-def _decide(body: dict, stored: dict | None) -> tuple[str, dict, dict, list[str]]:
-    """(action, payload, previous, changed_fields) of one file; ``stored`` None means new."""
+def hidden_files(plan: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:
+    """Issues (warnings) for manifest files whose reused record is hidden (``visible`` false).
+
+    The ingest never shows a hidden file again; whoever hid it must decide.
+    """
+    existing = with_columns(existing, ["kf_id", "visible"])
+    hidden = set(existing.loc[existing["visible"].astype("boolean").eq(False).fillna(False), "kf_id"])
+    rows = with_columns(plan, ["row", "external_id", "kf_id"])
+    rows = rows[rows["kf_id"].isin(hidden)]
+    return pd.DataFrame({
+        "check": "file_is_hidden",
+        "row": rows["row"],
+        "column": "Filepath",
+        "value": rows["external_id"],
+        "expected": "a visible genomic file",
+        "suggestion": "genomic file " + rows["kf_id"].astype(str) + " is hidden in the DataService "
+        "(visible: false); the ingest updates it but leaves it hidden: unhide it there if it "
+        "should be shown, or take it out of the manifest",
+        "severity": "warning",
+    }, columns=["check", "row", "column", "value", "expected", "suggestion", "severity"])
+
+
+def _decide(body: dict, stored: dict | None) -> tuple[str, dict, dict, list[str], dict]:
+    """(action, payload, previous, changed_fields, expected) of one file; ``stored`` None means new."""
     if stored is None:
-        return "create", body, {}, []
+        return "create", body, {}, [], body
     changed = _changes(body, stored)
-    previous = {field: _stored(stored[field]) for field in changed}
-    return ("update" if changed else "unchanged"), changed, previous, list(changed)
+    previous = {field: typed(field, _stored(stored[field])) for field in changed}
+    expected = {field: value for field, value in body.items() if field not in NEVER_UPDATED}
+    if "hashes" in body:
+        expected["hashes"] = changed.get("hashes", _stored(stored["hashes"]))
+    return ("update" if changed else "unchanged"), changed, previous, list(changed), expected
 
 
 def _changes(body: dict, stored: dict) -> dict:
-    """Fields of ``body`` whose value differs from the stored one (hashes: the full dict)."""
-    return {
+    """Fields of ``body`` whose value differs from the stored one (hashes: see ``merged_hashes``)."""
+    changes = {
         field: body[field]
         for field in COMPARED_FIELDS
-        if field in body and _comparable(field, body[field]) != _comparable(field, stored[field])
+        if field in body and field != "hashes"
+        and _comparable(field, body[field]) != _comparable(field, stored[field])
     }
+    hashes = merged_hashes(body["hashes"], stored["hashes"]) if "hashes" in body else None
+    return changes if hashes is None else {**changes, "hashes": hashes}
+
+
+def merged_hashes(known: dict, stored: object) -> dict | None:
+    """The ``hashes`` to PATCH, or None when every hash the scrape knows is stored as is.
+
+    The DataService replaces ``hashes`` wholesale (contract 063), so the body is
+    the stored dict with the known values over it: a stored type the scrape
+    cannot see (a curated sha512, say) is never dropped.
+    """
+    stored = dict(_stored(stored) or {})
+    if all(stored.get(hash_type) == value for hash_type, value in known.items()):
+        return None
+    return {**stored, **known}
 
 
 def _comparable(field: str, value: object) -> object:
-    """A value normalised for comparison: order-free authz/acl, dict hashes, int size."""
+    """A value normalised for comparison: order-free authz/acl, int size."""
     value = _stored(value)
     if value is None:
         return None
     if field in UNORDERED_FIELDS:
         return sorted(value)
-    if field == "hashes":
-        return dict(value)
     if field == "urls":
         return list(value)
     if field == "size":
+        return int(value)
+    return value
+
+
+def typed(field: str, value: object) -> object:
+    """``value`` with its field's type: a size read from a float column (1.0) is an int again."""
+    if field == "size" and isinstance(value, float) and value.is_integer():
         return int(value)
     return value
 

@@ -19,7 +19,7 @@ ELSEWHERE = ("something other than this run changed the study meanwhile: inspect
 class Expected:
     """What the study should look like after the run.
 
-    ``files``: external_id -> desired body (fields to compare); ``links``: table ->
+    ``files``: external_id -> the fields the file must hold (the plan's ``expected``); ``links``: table ->
     set of (genomic file external_id, target kf_id); ``written``: table -> kf_ids
     the run created or updated (empty in a dry run); ``run_id`` names the run in
     the way out of a duplicate.

@@ -184,6 +184,13 @@ def _failure_reason(error: BaseException) -> str:
     return type(cause).__name__
 
 
+def _reached_server_before(response: requests.Response) -> bool:
+    """True when an earlier attempt of this request may have reached the server."""
+    retries = getattr(response.raw, "retries", None)
+    history = retries.history if retries is not None else ()
+    return any(not isinstance(attempt.error, ConnectTimeoutError) for attempt in history)
+
+
 def _never_sent(error: BaseException) -> bool:
     """True when the request provably never reached the server (connect phase failed)."""
     return isinstance(error, requests.ConnectTimeout) or isinstance(
@@ -298,10 +305,17 @@ class DataServiceClient:
         path = self._entity_path(endpoint, kf_id)
         return self._single_record(self._request_json("PATCH", path, json=dict(body)))
 
-    def delete(self, endpoint: str, kf_id: str) -> dict:
-        """DELETE; returns the deleted record (the service echoes it)."""
+    def delete(self, endpoint: str, kf_id: str) -> dict | None:
+        """DELETE; the deleted record (the service echoes it), or None when a retry found it gone.
+
+        A retry after a lost answer (or an error status) may find the record deleted
+        by that earlier attempt: its 404 is this DELETE's success, not an error.
+        """
         path = self._entity_path(endpoint, kf_id)
-        return self._single_record(self._request_json("DELETE", path))
+        response = self._send("DELETE", path)
+        if response.status_code == 404 and _reached_server_before(response):
+            return None
+        return self._single_record(self._checked_json(response, "DELETE", path))
 
     def list_all(self, endpoint: str, params: Mapping[str, Any],
                  on_page: Callable[[int, int | None], None] | None = None) -> list[dict]:

@@ -5,7 +5,6 @@ broken credentials, a missing bucket or an unreachable endpoint are the
 environment's fault and raise ``S3AccessError`` naming the setting to fix.
 """
 
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -27,14 +26,16 @@ from botocore.exceptions import (
 from pydantic import Field
 
 from gwo_assets.core.kf_ids import parse_s3_uri
+from gwo_assets.core.payloads import cold_storage
 from gwo_assets.errors import S3AccessError
 
-COLD_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
-LIST_THRESHOLD = 50
 METADATA_COLUMNS = (
     "filepath", "bucket", "key", "exists", "size", "etag", "md5", "storage_class",
+    "archive_status", "server_side_encryption",
     "checksum_sha256", "checksum_crc32", "checksum_crc32c", "checksum_sha1", "error",
 )
+# Server-side encryptions whose ETag is not the MD5 of the content (SSE-C is "SSE-C" here).
+_ETAG_NOT_MD5_ENCRYPTIONS = frozenset({"aws:kms", "aws:kms:dsse", "SSE-C"})
 _CHECKSUM_FIELDS = {
     "checksum_sha256": "ChecksumSHA256", "checksum_crc32": "ChecksumCRC32",
     "checksum_crc32c": "ChecksumCRC32C", "checksum_sha1": "ChecksumSHA1",
@@ -91,17 +92,16 @@ def read_object_bytes(client: Any, uri: str) -> bytes:
 
 
 def scrape_objects(client: Any, uris: Sequence[str], max_workers: int,
-                   on_progress: ProgressCallback | None = None, list_threshold: int = LIST_THRESHOLD,
-                   ) -> tuple[pd.DataFrame, dict]:
+                   on_progress: ProgressCallback | None = None) -> tuple[pd.DataFrame, dict]:
     """One metadata row per distinct URI, and request/outcome counts.
 
-    A directory holding ``list_threshold`` or more of the URIs is read with LIST
-    (1 request per 1000 keys); multipart objects found there are still HEADed
-    because only HEAD returns user metadata (md5) and checksums. Everything else
-    gets concurrent HEADs. A whole bucket is never listed.
+    Every object is HEADed (concurrently): only HEAD tells checksums, user metadata
+    (md5), encryption and archive status, and the row must not depend on how the
+    object was read, or reruns would PATCH hashes back and forth. A bucket is
+    never listed.
     """
     filepaths = list(dict.fromkeys(uris))
-    sent: Counter[str] = Counter()  # requests by kind: HEAD, LIST, HEAD_BUCKET
+    sent: Counter[str] = Counter()  # requests by kind: HEAD, HEAD_BUCKET
     rows: dict[str, dict] = {}
     targets: list[tuple[str, str, str]] = []
     for uri in filepaths:
@@ -110,92 +110,16 @@ def scrape_objects(client: Any, uris: Sequence[str], max_workers: int,
         except ValueError:
             rows[uri] = _missing_row(uri, None, None, "not an s3://bucket/key URI")
 
-    to_head: list[tuple[str, str, str]] = []
-    groups = _group_by_directory(targets)
-    listed = [(bucket, directory) for (bucket, directory), group in groups.items()
-              if directory and len(group) >= list_threshold]
-    listings = _list_directories(client, listed, groups, max_workers, sent)
-    for (bucket, directory), group in groups.items():
-        listing = listings.get((bucket, directory))
-        if listing is None:
-            to_head.extend(group)
-            continue
-        for uri, _, key in group:
-            obj = listing.get(key)
-            row = _row_from_listing(uri, bucket, key, obj) if obj else (
-                _missing_row(uri, bucket, key, "NoSuchKey"))
-            if row["exists"] and row["md5"] is None:
-                to_head.append((uri, bucket, key))
-            else:
-                rows[uri] = row
-
     def report_progress(done_heads: int) -> None:
         if on_progress is not None:
             on_progress(len(rows) + done_heads, len(filepaths))
 
     report_progress(0)
-    rows.update(_head_all(client, to_head, max_workers, sent, report_progress))
+    rows.update(_head_all(client, targets, max_workers, sent, report_progress))
     _raise_when_a_bucket_is_unreadable(client, targets, rows, sent)
     frame = pd.DataFrame([rows[uri] for uri in filepaths], columns=list(METADATA_COLUMNS),
                          dtype=object).astype({"exists": bool})
     return frame, _stats(frame, sent)
-
-
-def _group_by_directory(targets: Sequence[tuple[str, str, str]]) -> dict:
-    groups: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
-    for target in targets:
-        _, bucket, key = target
-        groups[(bucket, key.rpartition("/")[0])].append(target)
-    return groups
-
-
-def _list_directories(client: Any, directories: Sequence[tuple[str, str]], groups: dict,
-                      max_workers: int, sent: Counter) -> dict[tuple[str, str], dict | None]:
-    """``_list_keys`` for each directory, concurrently (each is a chain of pages)."""
-    if not directories:
-        return {}
-    pages: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def list_one(directory: tuple[str, str]) -> dict | None:
-        counted: Counter[str] = Counter()
-        try:
-            return _list_keys(client, *directory, [key for _, _, key in groups[directory]],
-                              counted)
-        finally:
-            with lock:
-                pages.update(counted)
-
-    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(directories)))) as pool:
-        listings = dict(zip(directories, pool.map(list_one, directories)))
-    sent.update(pages)
-    return listings
-
-
-def _list_keys(client: Any, bucket: str, directory: str, keys: Sequence[str],
-               sent: Counter) -> dict[str, dict] | None:
-    """Listing of one directory limited to the span of ``keys``; None when LIST is denied.
-
-    ``StartAfter`` the smallest key minus its last character (a prefix of it, so
-    sorted before it) and stopping past the largest key keeps the listing to the
-    range we need even in a directory with many unrelated objects.
-    """
-    first, last = min(keys), max(keys)
-    kwargs = {"Bucket": bucket, "Prefix": f"{directory}/", "Delimiter": "/",
-              "StartAfter": first[:-1]}
-    listing: dict[str, dict] = {}
-    try:
-        for page in client.get_paginator("list_objects_v2").paginate(**kwargs):
-            sent["LIST"] += 1
-            contents = page.get("Contents", [])
-            listing.update((obj["Key"], obj) for obj in contents)
-            if contents and contents[-1]["Key"] >= last:
-                break
-    except (ClientError, BotoCoreError) as error:
-        if _error_code(error) in _ACCESS_DENIED_CODES:
-            return None  # GetObject may still be allowed without ListBucket: HEAD instead
-        raise _access_error(error, client, bucket) or _unexpected(error, bucket) from error
-    return listing
 
 
 def _head_all(client: Any, targets: Sequence[tuple[str, str, str]], max_workers: int,
@@ -228,28 +152,29 @@ def _head_row(client: Any, uri: str, bucket: str, key: str) -> dict:
         if fatal is not None:
             raise fatal from error
         return _missing_row(uri, bucket, key, f"{code}: {error}")
+    return object_row(uri, bucket, key, head)
+
+
+def object_row(uri: str, bucket: str, key: str, head: dict) -> dict:
+    """The metadata row of a found object from its HEAD answer.
+
+    md5 is the ETag only when the ETag is one: single-part (no ``-N``) and not
+    encrypted with SSE-KMS or SSE-C, whose ETags are not the content's MD5;
+    otherwise the ``md5`` user-metadata entry, when present.
+    """
     etag = _clean_etag(head.get("ETag"))
-    row = _row(uri, bucket, key, size=head.get("ContentLength"), etag=etag,
-               storage_class=head.get("StorageClass"),
-               md5_metadata=(head.get("Metadata") or {}).get("md5"))
-    row.update({column: head.get(field) for column, field in _CHECKSUM_FIELDS.items()})
-    return row
-
-
-def _row_from_listing(uri: str, bucket: str, key: str, obj: dict) -> dict:
-    return _row(uri, bucket, key, size=obj.get("Size"), etag=_clean_etag(obj.get("ETag")),
-                storage_class=obj.get("StorageClass"), md5_metadata=None)
-
-
-def _row(uri: str, bucket: str, key: str, *, size: int | None, etag: str | None,
-         storage_class: str | None, md5_metadata: str | None) -> dict:
-    """A found object; md5 is the ETag only when single-part (no ``-N`` suffix)."""
-    if etag and "-" not in etag:
+    encryption = "SSE-C" if head.get("SSECustomerAlgorithm") else head.get("ServerSideEncryption")
+    md5_metadata = (head.get("Metadata") or {}).get("md5")
+    if etag and "-" not in etag and encryption not in _ETAG_NOT_MD5_ENCRYPTIONS:
         md5 = etag
     else:
         md5 = md5_metadata.strip().lower() if md5_metadata else None
-    return {**_missing_row(uri, bucket, key, None), "exists": True, "size": size, "etag": etag,
-            "md5": md5, "storage_class": storage_class or "STANDARD"}
+    row = {**_missing_row(uri, bucket, key, None), "exists": True,
+           "size": head.get("ContentLength"), "etag": etag, "md5": md5,
+           "storage_class": head.get("StorageClass") or "STANDARD",
+           "archive_status": head.get("ArchiveStatus"), "server_side_encryption": encryption}
+    row.update({column: head.get(field) for column, field in _CHECKSUM_FIELDS.items()})
+    return row
 
 
 def _missing_row(uri: str, bucket: str | None, key: str | None, error: str | None) -> dict:
@@ -293,7 +218,7 @@ def _stats(frame: pd.DataFrame, sent: Counter) -> dict:
         "objects": len(frame),
         "found": len(found),
         "missing": int((~frame["exists"]).sum()),
-        "cold": int(found["storage_class"].isin(COLD_STORAGE_CLASSES).sum()),
+        "cold": int(cold_storage(found["storage_class"], found["archive_status"]).sum()),
         "total_bytes": int(sum(size for size in found["size"] if size is not None)),
     }
 

@@ -2,7 +2,9 @@
 
 ``decide`` only reads, so a dry run reports exactly the decisions a real run acts
 on; ``write`` then deletes SE links, BS links, genomic files, and PATCHes the
-updated files back. A record found gone at write time is reported, not failed.
+updated files back. A record found gone at write time is reported, not failed; a
+DELETE whose answer was lost and whose retry found the record gone is done (the
+client tells it apart from a record someone else deleted first).
 """
 
 from collections.abc import Callable, Sequence

@@ -8,6 +8,8 @@ while it still is exactly that, restores an update only while the file still
 holds what the run wrote, and refuses any delete the DataService would turn into
 collateral damage: a genomic file's cascade to links that are not the run's, and
 the sweep of sequencing experiments left without any link (contract 117-118).
+"Still what the run left" means every field the run wrote (a created file's whole
+POST body, an update's PATCH body), and ``modified_at`` when the results keep it.
 """
 
 from collections.abc import Iterable, Mapping
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gwo_assets.core.kf_ids import is_kf_id
+from gwo_assets.core.plan import typed
 from gwo_assets.errors import GwoError
 
 GENOMIC_FILES = "genomic_files"
@@ -44,7 +47,7 @@ class Deletion:
 
     step: str
     kf_id: str
-    expected: dict[str, str]
+    expected: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,23 @@ def _deletion(step: str, kf_id: Any, rows: Mapping[str, dict]) -> Deletion:
         elif not isinstance(value, str) or not value:
             raise UndoRefused(f"{step} {kf_id}: the results record no {name}")
         expected[name] = value
-    return Deletion(step, kf_id, expected)
+    if step == GENOMIC_FILES:
+        expected = {**_written_body(step, kf_id, row), **expected}
+    return Deletion(step, kf_id, {**expected, **_kept_modified_at(row)})
+
+
+def _written_body(step: str, kf_id: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The body the run sent for this record, as its results recorded it."""
+    body = row.get("payload")
+    if not isinstance(body, Mapping) or not body:
+        raise UndoRefused(f"{step} {kf_id}: the results do not record what was written")
+    return dict(body)
+
+
+def _kept_modified_at(row: Mapping[str, Any]) -> dict[str, str]:
+    """``modified_at`` of the record as the run left it, when its results keep it."""
+    value = row.get("modified_at")
+    return {"modified_at": value} if isinstance(value, str) and value else {}
 
 
 def _restoration(step: str, entry: Any, rows: Mapping[str, dict]) -> Restoration:
@@ -163,8 +182,9 @@ def _restoration(step: str, entry: Any, rows: Mapping[str, dict]) -> Restoration
     if row is None or row.get("action") != "update" or not isinstance(row.get("payload"), Mapping):
         raise UndoRefused(f"{kf_id} is listed as updated but its results do not record what "
                           "was written")
-    written = {name: row["payload"].get(name) for name in previous}
-    return Restoration(kf_id, written, dict(previous), row.get("external_id"))
+    written = {**dict.fromkeys(previous), **row["payload"], **_kept_modified_at(row)}
+    restored = {name: typed(name, value) for name, value in previous.items()}
+    return Restoration(kf_id, written, restored, row.get("external_id"))
 
 
 # -- decisions on the stored state ---------------------------------------------------

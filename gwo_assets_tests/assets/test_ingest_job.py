@@ -142,3 +142,35 @@ def test_a_linkless_file_left_by_another_tool_is_reused_and_linked_by_default(st
     assert kf_ids[target.filepath] == orphan_id
     lookups = result.asset_materializations_for_node("existing_harmonized_files")[0]
     assert lookups.metadata["reused_without_links"].value == 1
+
+
+def test_a_rerun_never_reshows_a_hidden_file_nor_drops_a_curated_hash_type(stack, tmp_path):
+    """A curator hid one file and added a sha512 to another; then one object changed in S3."""
+    import requests
+    url, reports = stack.info["dataservice_url"], tmp_path / "reports"
+    assert run_ingest(stack.info, reports, dry_run=False).success
+    hidden, curated = [h for h in stack.study.harmonized
+                       if not h.multipart and h.storage_class == "STANDARD"][:2]
+    [hidden_record] = stored_files(url, hidden.filepath)
+    [curated_record] = stored_files(url, curated.filepath)
+    assert requests.patch(f"{url}/genomic-files/{hidden_record['kf_id']}", timeout=10, json={
+        "visible": False, "visibility_reason": "Sample Issue"}).ok
+    curated_hashes = {**curated_record["hashes"], "sha512": "d" * 128}
+    assert requests.patch(f"{url}/genomic-files/{curated_record['kf_id']}", timeout=10,
+                          json={"hashes": curated_hashes}).ok
+    stack.s3.client().put_object(Bucket=stack.study.bucket, Key=hidden.key, Body=b"new bytes")
+
+    stack.dataservice.reset_counts()
+    result = run_ingest(stack.info, reports, dry_run=False)
+
+    assert result.success
+    assert stack.dataservice.request_counts().get("PATCH /genomic-files") == 1  # the changed one
+    [still_hidden] = stored_files(url, hidden.filepath)
+    assert (still_hidden["visible"], still_hidden["size"]) == (False, len(b"new bytes"))
+    assert still_hidden["hashes"]["md5"] == hashlib.md5(b"new bytes").hexdigest()
+    [kept] = stored_files(url, curated.filepath)
+    assert kept["hashes"] == curated_hashes
+    [warning] = [e for e in result.get_asset_check_evaluations()
+                 if e.check_name == "no_planned_file_is_hidden"]
+    assert (warning.passed, warning.severity.value, warning.blocking) == (False, "WARN", False)
+    assert hidden_record["kf_id"] in warning.metadata["offending_rows"].value

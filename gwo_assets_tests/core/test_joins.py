@@ -217,3 +217,54 @@ def test_fallback_without_any_source_and_output_equal_to_a_source_are_errors():
 
     assert set(zip(issues["check"], issues["row"])) == {
         ("no_source_for_biospecimen", 2), ("no_sequencing_experiment", 2), ("filepath_is_source_file", 3)}
+
+
+OTHER_READ = "s3://bucket/source/pt2.wgs.cram"
+NORMAL_READ = "s3://bucket/source/pt1.normal.cram"
+STUDY_BIOSPECIMENS = pd.DataFrame({"kf_id": ["BS_1", "BS_2", "BS_3"],
+                                   "participant_id": ["PT_1", "PT_2", "PT_1"]})
+
+
+def _two_samples():
+    """Besides study_tables: PT_2/BS_2 has OTHER_READ and PT_1's normal BS_3 has NORMAL_READ."""
+    genomic_files, experiments, se_links, bs_links = study_tables()
+    added = {"GF_PT2": ("SE_PT2", "BS_2", OTHER_READ), "GF_NORM": ("SE_NORM", "BS_3", NORMAL_READ)}
+    genomic_files = pd.concat([genomic_files, pd.DataFrame(
+        [_file(gf, read) for gf, (_, _, read) in added.items()])])
+    experiments = pd.concat([experiments, pd.DataFrame(
+        [{"kf_id": se, "external_id": se, "experiment_strategy": "WGS", "visible": True}
+         for se, _, _ in added.values()])])
+    se_links = pd.concat([se_links, pd.DataFrame(
+        [{"kf_id": f"SG_{gf}", "genomic_file_id": gf, "sequencing_experiment_id": se,
+          "visible": True} for gf, (se, _, _) in added.items()])])
+    bs_links = pd.concat([bs_links, pd.DataFrame(
+        [{"kf_id": f"BG_{gf}", "genomic_file_id": gf, "biospecimen_id": bs, "visible": True}
+         for gf, (_, bs, _) in added.items()])])
+    return join_study_sources(genomic_files, experiments, se_links, bs_links)
+
+
+def _sample_issues(rows):
+    study_sources = _two_samples()
+    joined = join_manifest_to_sources(rows, study_sources)
+    return logical_issues(rows, joined, STUDY_BIOSPECIMENS, study_sources)
+
+
+def test_a_source_read_of_another_sample_is_an_error_naming_both_samples():
+    """BS_1/PT_1's output made from PT_2's read would be linked to PT_2's experiment."""
+    issues = _sample_issues(manifest(("s3://bucket/harmonized/pt1.cram", OTHER_READ, "BS_1", "PT_1")))
+
+    [issue] = issues.to_dict("records")
+    assert (issue["check"], issue["row"], issue["column"], issue["value"], issue["severity"]) == (
+        "source_read_of_another_sample", 2, "Source Read", OTHER_READ, "error")
+    assert issue["expected"] == "a file of the row's BS_1 / PT_1; it is a file of BS_2 / PT_2"
+
+
+def test_a_somatic_row_with_one_row_per_source_read_is_valid():
+    """Tumor BS_1 and normal BS_3 of PT_1: each row names both biospecimens and one read."""
+    rows = manifest(*[("s3://bucket/harmonized/pt1.maf", read, bs)
+                      for read in (WGS_READ, NORMAL_READ, OTHER_READ) for bs in ("BS_1", "BS_3")])
+    rows["row"] = [2, 2, 3, 3, 4, 4]  # three file rows of 'BS_1,BS_3', exploded
+
+    assert _sample_issues(rows[rows["row"] < 4]).empty
+    issues = _sample_issues(rows)  # row 4's read is PT_2's: reported once
+    assert issues[["check", "row"]].values.tolist() == [["source_read_of_another_sample", 4]]

@@ -174,6 +174,24 @@ def test_majority_counts_file_rows_not_exploded_biospecimens():
     assert issues.loc[0, "expected"] == "PT_0A1B2C3E"
 
 
+@pytest.mark.parametrize("column, header", [("cavatica_id", "Cavatica ID"),
+                                            ("cavatica_task_id", "Cavatica Task ID"),
+                                            ("family_id", "KF Family ID")])
+def test_rows_of_one_filepath_must_agree_on_every_per_file_column(column, header):
+    """One genomic file gets one value: rows that disagree would mix values in one payload."""
+    values = {"cavatica_id": ("5f0c1a", "6a1b2c"), "cavatica_task_id": ("task-1", "task-2"),
+              "family_id": ("FM_0A1B2C3D", "FM_0A1B2C3E")}[column]
+    issues = validate_manifest(manifest(
+        {column: values[0]},
+        {"source_read": "s3://kf-bucket/source/b.bam", column: values[1]},
+        {"source_read": "s3://kf-bucket/source/c.bam", column: values[0]},
+        {"source_read": "s3://kf-bucket/source/d.bam", column: None},  # blank: not given
+    ))
+    assert issue_tuples(issues) == [("filepath_conflict", "error", 3, header, values[1])]
+    assert issues.loc[0, "expected"] == values[0]
+    assert f"has {header} {values[0]!r} on row(s) 2, 4" in issues.loc[0, "suggestion"]
+
+
 def test_family_joint_genotyping_files_may_name_several_participants():
     joint = {"workflow_type": "Family-Joint-Genotyping", "data_type": "Variant Calls"}
     issues = validate_manifest(manifest(joint, {**joint, "biospecimen_id": "BS_0A1B2C3E",

@@ -65,7 +65,8 @@ def s3_meta(**overrides):
     base = {
         "filepath": CRAM, "bucket": "bucket", "key": "harmonized/pt1.GRCh38.cram", "exists": True,
         "size": 130000000, "etag": "4a6b6bbe4dcd8a5fce7cafad4bbadb55-12", "md5": None,
-        "storage_class": "STANDARD", "checksum_sha256": None, "checksum_crc32": None,
+        "storage_class": "STANDARD", "archive_status": None, "server_side_encryption": None,
+        "checksum_sha256": None, "checksum_crc32": None,
         "checksum_crc32c": None, "checksum_sha1": None, "error": None,
     }
     return pd.DataFrame([{**base, **overrides}])
@@ -126,6 +127,23 @@ def test_cold_storage_classes_and_missing_objects():
     assert instant.loc[0, "payload"]["availability"] == "Immediate Download"
     # what S3 did not tell us is left out, so a stored value is never overwritten with nothing
     assert not {"size", "hashes", "availability", "cavatica_file_id"} & set(missing.loc[0, "payload"])
+
+
+@pytest.mark.parametrize("storage_class, archive_status, availability", [
+    ("INTELLIGENT_TIERING", "ARCHIVE_ACCESS", "Cold Storage"),
+    ("INTELLIGENT_TIERING", "DEEP_ARCHIVE_ACCESS", "Cold Storage"),
+    ("INTELLIGENT_TIERING", None, "Immediate Download"),
+    ("GLACIER", None, "Cold Storage"),
+    ("GLACIER_IR", None, "Immediate Download"),
+])
+def test_archived_intelligent_tiering_objects_are_cold_storage(storage_class, archive_status,
+                                                               availability):
+    """An object in an archive tier needs a restore before download, whatever its class."""
+    meta = s3_meta(storage_class=storage_class, archive_status=archive_status)
+
+    body = genomic_file_payloads(manifest((2, CRAM, None)), meta, ACCESS).loc[0, "payload"]
+
+    assert body["availability"] == availability
 
 
 def test_one_payload_per_filepath_from_its_first_row_and_cavatica_can_be_left_out():

@@ -1,6 +1,7 @@
 import pandas as pd
 
-from gwo_assets.core.plan import PLAN_COLUMNS, extra_links, plan_genomic_files, plan_links, summarize_plan
+from gwo_assets.core.plan import (PLAN_COLUMNS, extra_links, hidden_files, plan_genomic_files, plan_links,
+                                  summarize_plan)
 
 CRAM = "s3://bucket/harmonized/pt1.cram"
 GVCF = "s3://bucket/harmonized/pt1.g.vcf.gz"
@@ -60,6 +61,15 @@ def test_changed_size_is_an_update_of_size_and_the_whole_hashes_dict():
     assert row["changed_fields"] == ["size", "hashes"]
 
 
+def test_previous_values_keep_their_types_when_another_record_has_no_size():
+    """A missing size makes the column float: the previous size is still an int, for undo."""
+    stored = pd.DataFrame([record("GF_1", size=99), record("GF_2", external_id=GVCF, size=None)])
+
+    row = plan_genomic_files(desired(body()), stored).iloc[0]
+
+    assert row["previous"] == {"size": 99} and type(row["previous"]["size"]) is int
+
+
 def test_unset_stored_fields_are_updated_and_fields_we_do_not_send_are_left_alone():
     stored = record("GF_1", controlled_access=None, cavatica_file_id="cav-1", file_name="")
 
@@ -67,6 +77,46 @@ def test_unset_stored_fields_are_updated_and_fields_we_do_not_send_are_left_alon
 
     assert row["payload"] == {"file_name": "pt1.cram", "controlled_access": True}
     assert row["previous"] == {"file_name": "", "controlled_access": None}
+
+
+def test_hashes_are_patched_only_when_a_known_value_differs_and_keep_every_stored_type():
+    """The DataService replaces ``hashes`` wholesale on PATCH (contract 063): the body carries
+    the merged dict, so a type the scrape cannot see (here sha512, sha256) is never dropped."""
+    curated = {"md5": "a" * 32, "etag": "a" * 32, "sha256": "c" * 64, "sha512": "d" * 128}
+    same = plan_genomic_files(desired(body()), pd.DataFrame([record("GF_1", hashes=curated)]))
+    assert same.iloc[0][["action", "payload"]].tolist() == ["unchanged", {}]
+    assert same.iloc[0]["expected"]["hashes"] == curated
+
+    stale = {"md5": "b" * 32, "sha512": "d" * 128}
+    row = plan_genomic_files(desired(body()), pd.DataFrame([record("GF_1", hashes=stale)])).iloc[0]
+    assert row["action"] == "update"
+    assert row["payload"] == {"hashes": {"md5": "a" * 32, "etag": "a" * 32, "sha512": "d" * 128}}
+    assert row["previous"] == {"hashes": stale}
+    assert row["expected"]["hashes"] == row["payload"]["hashes"]
+
+
+def test_an_existing_files_visible_is_never_updated_and_new_files_are_created_visible():
+    """A curator hid the file: an ingest leaves it hidden (the hidden-file check reports it)."""
+    hidden = record("GF_1", visible=False, size=99)
+    plan = plan_genomic_files(desired(body(), body(GVCF)), pd.DataFrame([hidden])).set_index("external_id")
+
+    assert plan.loc[CRAM, ["action", "payload"]].tolist() == ["update", {"size": 100}]
+    assert "visible" not in plan.loc[CRAM, "expected"]
+    assert plan.loc[GVCF, "action"] == "create" and plan.loc[GVCF, "payload"]["visible"] is True
+    unchanged = plan_genomic_files(desired(body()), pd.DataFrame([record("GF_1", visible=False)]))
+    assert unchanged.iloc[0]["action"] == "unchanged"
+
+
+def test_hidden_files_are_listed_with_their_kf_id():
+    stored = pd.DataFrame([record("GF_1", visible=False), record("GF_2", external_id=GVCF)])
+    plan = plan_genomic_files(desired(body(), body(GVCF)), stored)
+
+    issues = hidden_files(plan, stored)
+
+    assert issues[["check", "row", "column", "value", "severity"]].values.tolist() == [
+        ["file_is_hidden", 2, "Filepath", CRAM, "warning"]]
+    assert "GF_1" in issues.iloc[0]["suggestion"]
+    assert hidden_files(plan_genomic_files(desired(body()), pd.DataFrame()), pd.DataFrame()).empty
 
 
 def test_duplicates_by_external_id_reuse_the_oldest_and_list_the_others():

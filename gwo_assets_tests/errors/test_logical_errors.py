@@ -2,7 +2,7 @@
 stops the run at a blocking check before any write, and the check's offending-rows CSV
 names the file row, the manifest column and the value.
 
-``test_every_logical_error_is_listed_in_one_run`` puts all six in one manifest (a user sees
+``test_every_logical_error_is_listed_in_one_run`` puts all seven in one manifest (a user sees
 every problem at once, not one per run); the e2e cases run each alone, to show that each is
 enough to stop the run.
 """
@@ -72,6 +72,12 @@ DEFECTS = [
         lambda f: (1, Expected("manifest_matches_dataservice", "source_read_not_in_study",
                                "Source Read", _wgs_cram(f).filepath))),
     Defect(
+        # other's output made from multi's read: it would get multi's experiment and access.
+        "source_read_of_another_sample",
+        lambda f: file_rows(f.outputs(f.other)[1], source_read=f.wgs_read.url)[:1],
+        lambda f: (0, Expected("manifest_matches_dataservice", "source_read_of_another_sample",
+                               "Source Read", f.wgs_read.url))),
+    Defect(
         "filepath_missing_from_s3",
         lambda f: file_rows(_wgs_index(f), filepath=f"s3://{BUCKET}/harmonized/alignment/"
                                                     f"{f.multi.kf_id}.WGS.GRCh38.v2.cram.crai"),
@@ -102,7 +108,7 @@ def assert_stopped_before_any_write(result, stack) -> None:
 
 
 def test_every_logical_error_is_listed_in_one_run(stack, facts, tmp_path):
-    """Six defective files and a valid one: every defect named, the valid file not."""
+    """Seven defective files and a valid one: every defect named, the valid file not."""
     valid = file_rows(facts.outputs(facts.other)[0])
     rows, expected = list(valid), []
     for defect in DEFECTS:  # each on a Filepath of its own, so no defect hides another

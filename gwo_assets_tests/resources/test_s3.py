@@ -1,15 +1,19 @@
 """S3Resource and object metadata scraping, against moto's in-process mock_aws."""
 
+import base64
 import hashlib
 import socket
 from collections import Counter
 
+import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from gwo_assets.errors import S3AccessError
-from gwo_assets.resources.s3 import METADATA_COLUMNS, S3Resource, read_object_bytes, scrape_objects
+from gwo_assets.core.payloads import genomic_file_payloads
+from gwo_assets.resources.s3 import (METADATA_COLUMNS, S3Resource, object_row, read_object_bytes,
+                                     scrape_objects)
 
 BUCKET = "gwo-harmonized"
 PART = 5 * 1024 * 1024
@@ -89,45 +93,80 @@ def test_rows_hold_size_etag_md5_checksums_and_storage_class(s3):
     assert progress[-1] == (7, 7)
 
 
-def test_a_directory_with_many_manifest_files_is_listed_instead_of_headed(s3):
+def test_scraped_metadata_does_not_depend_on_how_many_files_share_a_directory(s3):
+    """A directory of 60 manifest files gives each the row it gets when scraped alone.
+
+    LIST carries no checksums, user metadata, encryption or archive status: a rerun
+    whose manifest crossed a LIST threshold would PATCH other hashes than the last one.
+    """
     keys = [f"big/sample_{i:03}.g.vcf.gz" for i in range(60)]
     for key in keys:
-        s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode())
+        s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode(), ChecksumAlgorithm="SHA256")
+    s3.put_object(Bucket=BUCKET, Key="big/kms.cram", Body=b"k", ServerSideEncryption="aws:kms")
     put_multipart(s3, "big/sample_zz.cram", {"md5": "ab" * 16})
     s3.put_object(Bucket=BUCKET, Key="big/unrelated.txt", Body=b"not in the manifest")
-    s3.put_object(Bucket=BUCKET, Key="big/deeper/sample_000.g.vcf.gz", Body=b"other directory")
-    uris = [uri(key) for key in keys + ["big/sample_zz.cram", "big/sample_gone.cram"]]
+    uris = [uri(key) for key in keys + ["big/kms.cram", "big/sample_zz.cram", "big/gone.cram"]]
 
-    headed, _ = scrape_objects(s3, uris, max_workers=4, list_threshold=10_000)
     calls = count_calls(s3)
-    listed, stats = scrape_objects(s3, uris, max_workers=4, list_threshold=50)
+    together, stats = scrape_objects(s3, uris, max_workers=4)
+    alone = pd.concat([scrape_objects(s3, [one], max_workers=1)[0] for one in uris],
+                      ignore_index=True)
 
-    assert calls == {"ListObjectsV2": 1, "HeadObject": 1}  # only the multipart object
-    assert stats["requests"] == {"LIST": 1, "HEAD": 1}
-    compared = ["filepath", "exists", "size", "etag", "md5", "storage_class", "error"]
-    assert listed[compared].equals(headed[compared])
-    assert listed.loc[listed["filepath"] == uri("big/sample_gone.cram"), "exists"].item() is False
+    assert together.equals(alone)
+    rows = together.set_index("filepath")
+    assert rows.loc[uri(keys[0]), "checksum_sha256"] == base64.b64encode(
+        hashlib.sha256(keys[0].encode()).digest()).decode()
+    assert rows.loc[uri("big/kms.cram"), "md5"] is None
+    assert rows.loc[uri("big/sample_zz.cram"), "md5"] == "ab" * 16
+    assert not rows.loc[uri("big/gone.cram"), "exists"]
+    assert stats["requests"] == {"HEAD": len(uris)} and calls["HeadObject"] == 2 * len(uris)
 
 
-def test_listing_falls_back_to_heads_when_list_is_denied(s3):
-    keys = [f"nolist/f{i}.cram" for i in range(3)]
-    for key in keys:
-        s3.put_object(Bucket=BUCKET, Key=key, Body=b"1")
+def test_an_sse_kms_etag_is_never_stored_as_md5(s3):
+    """SSE-KMS ETags are not the content's MD5 (moto happens to return the MD5: real S3 does
+    not); the md5 user metadata is, when present. SSE-S3 (AES256) ETags are MD5s."""
+    md5 = hashlib.md5(b"hello").hexdigest()
+    s3.put_object(Bucket=BUCKET, Key="e/kms.cram", Body=b"hello", ServerSideEncryption="aws:kms")
+    s3.put_object(Bucket=BUCKET, Key="e/kms_md5.cram", Body=b"hello",
+                  ServerSideEncryption="aws:kms", Metadata={"md5": md5.upper()})
+    s3.put_object(Bucket=BUCKET, Key="e/sse_s3.cram", Body=b"hello", ServerSideEncryption="AES256")
+    names = ("kms", "kms_md5", "sse_s3")
+    uris = [uri(f"e/{name}.cram") for name in names]
 
-    def deny_list(**_):
-        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListObjectsV2")
+    frame, _ = scrape_objects(s3, uris, max_workers=2)
+    bodies = genomic_file_payloads(
+        pd.DataFrame({"row": [2, 3, 4], "filepath": uris, "data_type": "Aligned Reads",
+                      "workflow_type": "Alignment", "cavatica_id": None}), frame, pd.DataFrame())
 
-    s3.meta.events.register("before-call.s3.ListObjectsV2", deny_list)
-    frame, stats = scrape_objects(s3, [uri(key) for key in keys], max_workers=2, list_threshold=2)
+    hashes = dict(zip(names, bodies["hashes"]))
+    assert {name: {k: v for k, v in found.items() if k in ("md5", "etag")}
+            for name, found in hashes.items()} == {
+        "kms": {"etag": md5}, "kms_md5": {"md5": md5, "etag": md5},
+        "sse_s3": {"md5": md5, "etag": md5}}
 
-    assert frame["exists"].all() and stats["requests"] == {"HEAD": 3}
+
+@pytest.mark.parametrize("head, expected", [
+    ({"ServerSideEncryption": "aws:kms"}, {"md5": None, "server_side_encryption": "aws:kms"}),
+    ({"ServerSideEncryption": "aws:kms:dsse"}, {"md5": None}),
+    ({"SSECustomerAlgorithm": "AES256"}, {"md5": None, "server_side_encryption": "SSE-C"}),
+    ({"SSECustomerAlgorithm": "AES256", "Metadata": {"md5": "AB" * 16}}, {"md5": "ab" * 16}),
+    ({"ServerSideEncryption": "AES256"}, {"md5": "5d41402abc4b2a76b9719d911017c592"}),
+    ({"StorageClass": "INTELLIGENT_TIERING", "ArchiveStatus": "DEEP_ARCHIVE_ACCESS"},
+     {"storage_class": "INTELLIGENT_TIERING", "archive_status": "DEEP_ARCHIVE_ACCESS"}),
+    ({}, {"storage_class": "STANDARD", "archive_status": None, "server_side_encryption": None}),
+], ids=["sse-kms", "dsse-kms", "sse-c", "sse-c-md5-metadata", "sse-s3", "archived", "plain"])
+def test_a_head_response_becomes_a_row_without_trusting_an_encrypted_etag(head, expected):
+    """Cases moto cannot produce (SSE-C, ArchiveStatus), on the HEAD answer itself."""
+    answer = {"ContentLength": 5, "ETag": '"5D41402ABC4B2A76B9719D911017C592"', **head}
+    row = object_row(uri("h/x.cram"), BUCKET, "h/x.cram", answer)
+    assert row["etag"] == "5d41402abc4b2a76b9719d911017c592" and row["exists"] is True
+    assert {name: row[name] for name in expected} == expected
 
 
 def test_a_missing_bucket_raises_naming_the_bucket(s3):
-    for threshold in (50, 1):  # HEAD strategy, then LIST strategy
-        with pytest.raises(S3AccessError, match="bucket 'no-such-bucket' does not exist"):
-            scrape_objects(s3, ["s3://no-such-bucket/a/b.cram"], max_workers=2,
-                           list_threshold=threshold)
+    with pytest.raises(S3AccessError, match="bucket 'no-such-bucket' does not exist"):
+        scrape_objects(s3, ["s3://no-such-bucket/a/b.cram", "s3://no-such-bucket/a/c.cram"],
+                       max_workers=2)
 
 
 def test_a_missing_bucket_behind_bodiless_404s_is_told_apart_from_missing_objects(s3):
@@ -161,11 +200,11 @@ def test_every_object_denied_raises_instead_of_a_table_of_403s(s3):
 
 def test_rejected_credentials_raise_naming_the_settings(s3):
     def expired(**_):
-        raise ClientError({"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "ListObjectsV2")
+        raise ClientError({"Error": {"Code": "ExpiredToken", "Message": "expired"}}, "HeadObject")
 
-    s3.meta.events.register("before-call.s3.ListObjectsV2", expired)
+    s3.meta.events.register("before-call.s3.HeadObject", expired)
     with pytest.raises(S3AccessError, match="ExpiredToken.*AWS_PROFILE.*`profile_name`"):
-        scrape_objects(s3, [uri("x/a.cram"), uri("x/b.cram")], max_workers=1, list_threshold=2)
+        scrape_objects(s3, [uri("x/a.cram"), uri("x/b.cram")], max_workers=1)
 
 
 def test_missing_credentials_raise_naming_the_settings(monkeypatch, tmp_path):

@@ -19,10 +19,11 @@ STUDY_FILTERED = ("/genomic-files", "/biospecimen-genomic-files",
                   "/sequencing-experiment-genomic-files", "/sequencing-experiments")
 
 
-def run_undo(dataservice_url: str, report: Path, *, dry_run: bool) -> ExecuteInProcessResult:
+def run_undo(dataservice_url: str, report: Path, *, dry_run: bool,
+             **dataservice_options) -> ExecuteInProcessResult:
     return undo_gwo.execute_in_process(
         run_config={"ops": {"undo_ingest": {"config": {"report": str(report), "dry_run": dry_run}}}},
-        resources={"dataservice": DataServiceResource(url=dataservice_url)},
+        resources={"dataservice": DataServiceResource(url=dataservice_url, **dataservice_options)},
         instance=DagsterInstance.ephemeral(), raise_on_error=False)
 
 

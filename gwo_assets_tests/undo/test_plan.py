@@ -27,6 +27,10 @@ from gwo_assets_tests.undo.support import run_undo
 GF, GF2, BS, SE = "GF_AAAAAAAA", "GF_BBBBBBBB", "BS_AAAAAAAA", "SE_AAAAAAAA"
 BG, SG = "BG_AAAAAAAA", "SG_AAAAAAAA"
 PATH = "s3://bucket/a.cram"
+# The POST body the run sent for GF (as the load results record it).
+BODY = {"external_id": PATH, "urls": [PATH], "size": 5, "hashes": {"md5": "c" * 32},
+        "controlled_access": True, "authz": ["/programs/SD_AAAAAAAA", "/programs/phs1.c1"],
+        "acl": [], "visible": True}
 
 
 def report(**changes) -> dict:
@@ -41,7 +45,8 @@ def report(**changes) -> dict:
 
 def results() -> dict:
     return {
-        GENOMIC_FILES: [{"kf_id": GF, "action": "create", "status": "done", "external_id": PATH},
+        GENOMIC_FILES: [{"kf_id": GF, "action": "create", "status": "done", "external_id": PATH,
+                         "payload": BODY},
                         {"kf_id": GF2, "action": "update", "status": "done", "external_id": "x",
                          "payload": {"size": 2, "hashes": {"md5": "b" * 32}}}],
         BS_LINKS: [{"kf_id": BG, "action": "create", "status": "done", "genomic_file_id": GF,
@@ -57,7 +62,7 @@ def test_a_real_report_gives_deletions_with_identities_and_restorations():
         Deletion(SE_LINKS, SG, {"genomic_file_id": GF, "sequencing_experiment_id": SE})]
     assert plan.deletions_of(BS_LINKS) == [
         Deletion(BS_LINKS, BG, {"genomic_file_id": GF, "biospecimen_id": BS})]
-    assert plan.deletions_of(GENOMIC_FILES) == [Deletion(GENOMIC_FILES, GF, {"external_id": PATH})]
+    assert plan.deletions_of(GENOMIC_FILES) == [Deletion(GENOMIC_FILES, GF, BODY)]
     assert plan.restorations == (Restoration(GF2, {"size": 2, "hashes": {"md5": "b" * 32}},
                                              {"size": 1, "hashes": {"md5": "a" * 32}}, "x"),)
 
@@ -96,6 +101,36 @@ def test_a_record_is_deleted_only_while_it_is_what_the_run_created():
     assert check_deletion(link, None) == "already gone"
     moved = check_deletion(link, {"genomic_file_id": GF, "biospecimen_id": "BS_BBBBBBBB"})
     assert moved == f"changed since the run (biospecimen_id {BS} -> BS_BBBBBBBB)"
+
+
+def test_a_created_file_is_deleted_only_while_every_field_the_run_wrote_is_unchanged():
+    """Curated or PATCHed since the run (acl, authz, hashes, ...): skipped, and the reason says
+    which field. Order-free fields and fields the run did not write do not count."""
+    [deletion] = plan_undo(report(), results()).deletions_of(GENOMIC_FILES)
+    left = {**BODY, "kf_id": GF, "authz": BODY["authz"][::-1], "latest_did": "x"}
+    assert check_deletion(deletion, left) == ""
+    for field, curated in (("acl", ["/programs/phs1.c1"]), ("authz", ["/open"]),
+                           ("hashes", {"md5": "c" * 32, "sha256": "e" * 64}), ("visible", False)):
+        reason = check_deletion(deletion, {**left, field: curated})
+        assert reason.startswith(f"changed since the run ({field} "), reason
+
+
+def test_modified_at_is_compared_when_the_results_keep_it():
+    kept = results()
+    kept[SE_LINKS][0]["modified_at"] = "2026-11-26T03:00:00.000001+00:00"
+    [deletion] = plan_undo(report(), kept).deletions_of(SE_LINKS)
+    left = {"genomic_file_id": GF, "sequencing_experiment_id": SE,
+            "modified_at": "2026-11-26T03:00:00.000001+00:00"}
+    assert check_deletion(deletion, left) == ""
+    assert "modified_at" in check_deletion(deletion, {**left, "modified_at": "2026-11-27"})
+
+
+def test_restored_values_keep_their_types():
+    """A size a float column turned into 1.0 is PATCHed back as the integer 1."""
+    floats = report()
+    floats["kf_ids"][GENOMIC_FILES]["updated"][0]["previous"]["size"] = 1.0
+    [restoration] = plan_undo(floats, results()).restorations
+    assert restoration.previous["size"] == 1 and type(restoration.previous["size"]) is int
 
 
 def test_an_update_is_restored_only_while_the_file_holds_what_the_run_wrote():

@@ -38,8 +38,8 @@ def ingest(stack, reports):
     return reports / result.run_id / "report.json"
 
 
-def undo(stack, report, *, dry_run: bool):
-    return run_undo(stack.info["dataservice_url"], report, dry_run=dry_run)
+def undo(stack, report, *, dry_run: bool, **dataservice_options):
+    return run_undo(stack.info["dataservice_url"], report, dry_run=dry_run, **dataservice_options)
 
 
 def counts(report, result) -> dict:
@@ -92,6 +92,40 @@ def test_undo_takes_back_exactly_what_the_run_created(stack, tmp_path):
     assert all(c["deleted"] == 0 and c["skipped"] == planned[step]["deleted"]
                for step, c in counts(report, again).items())
     assert stored_state(stack) == before
+
+
+def test_undo_keeps_a_file_curated_after_the_run_and_counts_lost_delete_answers_as_done(
+        stack, tmp_path):
+    """A curator changed one created file's acl: undo leaves it and its links, and says why.
+    Every other DELETE is done, also those whose answer was lost and whose retry got 404."""
+    service, url = stack.dataservice, stack.info["dataservice_url"]
+    before = stored_state(stack)
+    report = ingest(stack, tmp_path / "reports")
+    [curated] = stored_files(url, stack.study.harmonized[0].filepath)
+    assert requests.patch(f"{url}/genomic-files/{curated['kf_id']}", timeout=10,
+                          json={"acl": ["/programs/curated"]}).ok
+    kept = {curated["kf_id"]} | {item["kf_id"] for endpoint in (BS_LINKS, SE_LINKS)
+                                 for item in list_all(url, endpoint, genomic_file_id=curated["kf_id"])}
+
+    service.reset_counts()
+    service.set_faults(FaultConfig(lost_response_rate=0.3, methods=("DELETE",), seed=3))
+    result = undo(stack, report, dry_run=False, max_retries=10)
+    service.set_faults(None)
+
+    assert result.success
+    actions = actions_by_kf_id(report, result)
+    assert actions[curated["kf_id"]]["status"] == "skipped"
+    assert actions[curated["kf_id"]]["reason"].startswith("changed since the run (acl ")
+    assert {kf for kf, a in actions.items() if a["status"] == "skipped"} == kept
+    done = [kf for kf, a in actions.items() if a["status"] == "done"]
+    assert len(done) == len(actions) - len(kept)
+    deletes = sum(n for name, n in service.request_counts().items() if name.startswith("DELETE"))
+    assert deletes > len(done)  # some answers were lost: their retries found the record gone
+    after = stored_state(stack)
+    assert without_fields(after, (SE_LINK_LIST,), None) == without_fields(
+        {name: {**records, **{kf: after[name][kf] for kf in kept if kf in after[name]}}
+         for name, records in before.items()}, (SE_LINK_LIST,), None)
+    assert after["/genomic-files"][curated["kf_id"]]["acl"] == ["/programs/curated"]
 
 
 @pytest.mark.e2e  # slow (several job runs): make test-e2e
