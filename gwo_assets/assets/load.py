@@ -54,27 +54,37 @@ def hold_study_lock(context: AssetExecutionContext, ingest: IngestSettings) -> N
         raise Failure(description=str(error), allow_retries=False) from None
 
 
+EXISTED = "_existed"  # marks a record a create found already there (not made by this run)
+
+
 def execute_plan(context: AssetExecutionContext, client: DataServiceClient, plan: pd.DataFrame,
-                 write: Callable[[dict], str], label: str) -> pd.DataFrame:
-    """Run ``write`` for every create/update row; add ``kf_id``, ``status``, ``error`` columns."""
+                 write: Callable[[dict], dict], label: str) -> pd.DataFrame:
+    """Run ``write`` (-> the record as written) for every create/update row; add ``kf_id``,
+    ``modified_at`` (what undo compares before it touches the record), ``status``, ``error``.
+    A create that found its record already there (another writer's) becomes ``unchanged``,
+    so the report never claims it and undo never deletes it."""
     results = plan.copy()
     results["status"] = results["action"].where(results["action"] == "unchanged", "pending")
     results["error"] = None
+    results["modified_at"] = None
     todo = results.index[results["action"].isin(WRITE_ACTIONS)]
     rows = results.loc[todo].to_dict("records")  # once: a per-write .loc costs client CPU
     progress = Progress(context.log, label, len(todo), unit="writes")
 
-    def run(row: dict) -> str:
-        kf_id = write(row)
+    def run(row: dict) -> dict:
+        record = write(row)
         progress.advance()
-        return kf_id
+        return record
 
     outcomes = client.run_concurrently(run, rows)
     progress.finish()
     for index, outcome in zip(todo, outcomes):
         if outcome.error is None:
-            results.at[index, "kf_id"] = outcome.value
+            results.at[index, "kf_id"] = outcome.value["kf_id"]
+            results.at[index, "modified_at"] = outcome.value.get("modified_at")
             results.at[index, "status"] = "done"
+            if outcome.value.get(EXISTED):
+                results.at[index, "action"] = "unchanged"
         else:
             results.at[index, "status"] = "failed"
             results.at[index, "error"] = str(outcome.error)
@@ -131,13 +141,12 @@ def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
         hold_study_lock(context, ingest)
         known = existing_harmonized_files.groupby("external_id")["kf_id"].agg(set).to_dict()
 
-        def write(row: dict) -> str:
+        def write(row: dict) -> dict:
             if row["action"] == "update":
-                client.update("/genomic-files", row["kf_id"], row["payload"])
-                return row["kf_id"]
-            created = client.create("/genomic-files", row["payload"], find_existing=lambda: (
-                find_created_file(client, row["payload"], known.get(row["external_id"], set()))))
-            return created.record["kf_id"]
+                return client.update("/genomic-files", row["kf_id"], row["payload"])
+            return client.create("/genomic-files", row["payload"], find_existing=lambda: (
+                find_created_file(client, row["payload"], known.get(row["external_id"], set()))
+            )).record
 
         results = execute_plan(context, client, genomic_files_plan, write, "POST/PATCH /genomic-files")
     return finish_load(context, ingest, "genomic_files", results, client, started,
@@ -159,16 +168,16 @@ def load_links(context: AssetExecutionContext, ingest: IngestSettings,
     else:
         hold_study_lock(context, ingest)
 
-        def write(row: dict) -> str:
+        def write(row: dict) -> dict:
             gf_id, target_id = row["genomic_file_id"], row[target]
             find = lambda: find_link(client, endpoint, gf_id, target, target_id)  # noqa: E731
             try:
-                return client.create(endpoint, payload(gf_id, target_id), find_existing=find).record["kf_id"]
+                return client.create(endpoint, payload(gf_id, target_id), find_existing=find).record
             except DataServiceError as error:
                 existing = find() if error.status == 400 and "already exists" in str(error) else None
                 if existing is None:
                     raise
-                return existing["kf_id"]
+                return {**existing, EXISTED: True}
 
         results = execute_plan(context, client, plan, write, f"POST {endpoint}")
     return finish_load(context, ingest, name, results, client, started,

@@ -232,3 +232,22 @@ def undo_skips_and_reports_records_changed_since_the_run(stack, report):
 
 def links_of(created: dict, files: set[str]) -> set[str]:
     return {link for gf in files for kind in ("bs", "se") for link, _ in created[gf][kind]}
+
+
+def test_undo_skips_a_file_edited_after_the_run_in_a_field_the_run_never_wrote(stack, tmp_path):
+    """The run keeps each record's modified_at as it left it: a later edit of a field outside
+    the run's bodies (here data_category) still keeps the file, its links and the reason."""
+    url = stack.info["dataservice_url"]
+    report = ingest(stack, tmp_path / "reports")
+    [edited] = stored_files(url, stack.study.harmonized[0].filepath)
+    assert requests.patch(f"{url}/genomic-files/{edited['kf_id']}", timeout=10,
+                          json={"data_category": "Genomics"}).ok
+    result = undo(stack, report, dry_run=False)
+    assert result.success
+    actions = actions_by_kf_id(report, result)
+    assert actions[edited["kf_id"]]["status"] == "skipped"
+    assert "modified_at" in actions[edited["kf_id"]]["reason"]
+    [still] = stored_files(url, stack.study.harmonized[0].filepath)
+    assert still["kf_id"] == edited["kf_id"] and still["data_category"] == "Genomics"
+    others = [h for h in stack.study.harmonized[1:]]
+    assert all(stored_files(url, h.filepath) == [] for h in others)
