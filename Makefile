@@ -4,6 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
+# `make sandbox` / `make ui` ports and folder (the README's walk-through uses the defaults).
+SANDBOX_DIR      ?= .sandbox
+DATASERVICE_PORT ?= 5055
+S3_PORT          ?= 5056
+UI_PORT          ?= 3000
 
 .PHONY: install demo test test-e2e bench sandbox ui clean
 
@@ -36,15 +41,18 @@ BENCH_ARGS ?=
 bench: install
 	$(BIN)/python -m gwo_assets_tests.bench $(BENCH_ARGS)
 
-## sandbox: a long-running sandbox for the UI (prints its URLs, Ctrl-C stops it)
+## sandbox: a long-running sandbox for the UI: writes .sandbox/run.yaml (a ready dry-run config
+## for `make ui` or `dg launch`), prints its URLs and how to launch it; Ctrl-C stops it
 sandbox: install
-	$(BIN)/python -m gwo_assets.sandbox up --specimens 50 --seed 7 --workdir .sandbox \
-		--dataservice-port 5055 --s3-port 5056
+	$(BIN)/python -m gwo_assets.sandbox up --specimens 50 --seed 7 --workdir $(SANDBOX_DIR) \
+		--dataservice-port $(DATASERVICE_PORT) --s3-port $(S3_PORT) \
+		--run-config $(SANDBOX_DIR)/run.yaml
 
 ## ui: the Dagster UI on http://127.0.0.1:3000 (run `make sandbox` in another terminal first)
 ui: install
-	KF_DATASERVICE_URL=http://127.0.0.1:5055 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
-		$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p 3000
+	KF_DATASERVICE_URL=http://127.0.0.1:$(DATASERVICE_PORT) AWS_ACCESS_KEY_ID=testing \
+		AWS_SECRET_ACCESS_KEY=testing \
+		$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 clean:
 	rm -rf .sandbox .dagster_home reports

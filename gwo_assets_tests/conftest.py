@@ -1,6 +1,12 @@
-"""Safety net for every test: dummy AWS credentials, no profile, so nothing can reach real AWS."""
+"""Safety net for every test: dummy AWS credentials, no profile, so nothing can reach real AWS.
+
+Also exposes the real PostgreSQL fixtures (``postgres``, ``postgres_database_url``; see
+gwo_assets_tests/postgres_server.py), started only by the tests that ask for them.
+"""
 
 import pytest
+
+from gwo_assets_tests.postgres_server import postgres, postgres_database_url  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """HTTP client for the Kids First DataService, shaped by its recorded contract.
 
-Why it looks the way it does (see ``../shared/dataservice-contract/README.md``):
+Why it looks the way it does (see ``gwo_assets_tests/fixtures/dataservice_contract/README.md``):
 - ``_links.next`` drops every filter and the limit, so pagination re-sends our own
   params and takes only ``after``/``after_uuid`` from it (files 034-037).
 - POST is not idempotent (duplicate genomic files are accepted, 112-113), so a POST

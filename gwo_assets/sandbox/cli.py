@@ -1,7 +1,9 @@
 """``python -m gwo_assets.sandbox up``: serve a sandbox stack until SIGINT/SIGTERM.
 
 stdout carries exactly one JSON line (the stack's coordinates) once the study
-is ready, so a caller can read one line and go; logs go to stderr.
+is ready, so a caller can read one line and go; logs go to stderr. With a study,
+a ready ingest_gwo dry-run config is written first (``--run-config``, default
+``<workdir>/run.yaml``) and how to launch it is printed on stderr.
 """
 
 from __future__ import annotations
@@ -69,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--lost-response-rate", type=_rate, default=0.0,
                     help="share of DataService writes applied but never answered")
     up.add_argument("--latency-ms", type=_non_negative(int), default=0)
+    up.add_argument("--run-config", type=Path, default=None,
+                    help="where to write a ready ingest_gwo dry-run config for this sandbox "
+                         "(default: <workdir>/run.yaml; none without a study)")
     return parser
 
 
@@ -77,6 +82,8 @@ def _up(args: argparse.Namespace) -> int:
         _check_port_free(args.host, port, name)
     if args.workdir is not None:
         _check_writable(args.workdir)
+    if args.run_config is not None:
+        _check_writable(args.run_config.parent)
     # Imported late: the servers pull in flask/moto, not needed for --help or usage errors.
     from gwo_assets.sandbox.dataservice import FaultConfig
     from gwo_assets.sandbox.stack import SandboxStack
@@ -98,7 +105,13 @@ def _up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return EXIT_OK
     try:
-        print(json.dumps(_ready_line(stack)), flush=True)
+        run_config = _write_run_config(stack, args.run_config)
+        print(json.dumps({**_ready_line(stack), "run_config": run_config and str(run_config)}),
+              flush=True)
+        if run_config is not None:
+            from gwo_assets.sandbox.run_config import launch_instructions
+
+            print(launch_instructions(run_config), file=sys.stderr, flush=True)
         log.info("sandbox ready; stop with Ctrl-C or SIGTERM")
         while True:
             signal.pause()
@@ -116,6 +129,15 @@ def _ready_line(stack: SandboxStack) -> dict[str, Any]:
         "aws_secret_access_key": DUMMY_SECRET_ACCESS_KEY,
         "counts": stack.study.counts if stack.study else {},
     }
+
+
+def _write_run_config(stack: SandboxStack, path: Path | None) -> Path | None:
+    if stack.study is None:
+        return None
+    from gwo_assets.sandbox.run_config import write_run_config
+
+    return write_run_config((path or Path(stack.info["workdir"]) / "run.yaml").resolve(),
+                            stack.info)
 
 
 def _stop_on_signals() -> None:

@@ -1,7 +1,7 @@
 """`make demo`: start the sandbox, run ingest_gwo as a dry run then for real, summarize, stop.
 
-It drives the same CLI a user runs (`dagster job execute -m gwo_assets -j ingest_gwo -c ...`),
-with a run config rendered from examples/sandbox_run.yaml.
+It drives the same CLI a user runs (`dg launch --job ingest_gwo --config ...`), with run
+configs rendered from examples/sandbox_run.yaml (gwo_assets.sandbox.run_config).
 """
 
 import json
@@ -12,21 +12,10 @@ from pathlib import Path
 
 import yaml
 
+from gwo_assets.sandbox.run_config import REPO, render_run_config
 from gwo_assets.sandbox.stack import SandboxStack
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "sandbox_run.yaml"
-
-
-def render_run_config(info: dict, dry_run: bool, report_dir: Path) -> dict:
-    """examples/sandbox_run.yaml with this sandbox's URLs, study and manifest filled in."""
-    config = yaml.safe_load(EXAMPLE.read_text())
-    resources = config["resources"]
-    resources["ingest"]["config"].update(study_id=info["study_id"], manifest=info["manifest"],
-                                         dry_run=dry_run, report_dir=str(report_dir))
-    resources["dataservice"]["config"]["url"] = info["dataservice_url"]
-    resources["s3"]["config"]["endpoint_url"] = info["s3_endpoint_url"]
-    return config
+DG = Path(sys.executable).parent / "dg"  # dagster-dg-cli, installed beside this Python
 
 
 def sandbox_env(info: dict) -> dict[str, str]:
@@ -39,8 +28,7 @@ def sandbox_env(info: dict) -> dict[str, str]:
 
 
 def run_job(config_path: Path, env: dict[str, str]) -> int:
-    command = [sys.executable, "-m", "dagster", "job", "execute", "-m", "gwo_assets",
-               "-j", "ingest_gwo", "-c", str(config_path)]
+    command = [str(DG), "launch", "--job", "ingest_gwo", "--config", str(config_path)]
     return subprocess.run(command, env=env, cwd=REPO).returncode
 
 
@@ -69,8 +57,9 @@ def main() -> int:
         outcomes = []
         for label, dry_run in (("dry run", True), ("real run", False)):
             config_path = workdir / f"run_{'dry' if dry_run else 'real'}.yaml"
-            config_path.write_text(yaml.safe_dump(render_run_config(info, dry_run, report_dir)))
-            print(f"\n== {label}: dagster job execute -m gwo_assets -j ingest_gwo -c {config_path}")
+            config = render_run_config(info, dry_run=dry_run, report_dir=report_dir)
+            config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+            print(f"\n== {label}: dg launch --job ingest_gwo --config {config_path}")
             code = run_job(config_path, env)
             outcomes.append((label, code, newest_report(report_dir)))
         for label, code, report in outcomes:

@@ -3,15 +3,13 @@
 import ast
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from gwo_assets.core import enums
+from gwo_assets_tests.fixtures import DATASERVICE_CONTRACT
 
-CONTRACT = Path("/work/shared/dataservice-contract")
-
-pytestmark = pytest.mark.skipif(not CONTRACT.is_dir(), reason="recorded contract not present")
+CONTRACT = DATASERVICE_CONTRACT
 
 
 def recorded_choices(file_name: str) -> dict[str, set[str]]:

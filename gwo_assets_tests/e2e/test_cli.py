@@ -1,7 +1,9 @@
-"""`dagster job execute` as a user runs it: exit codes, writes, the report and the summary line."""
+"""`dg launch` and `dagster job execute` as a user runs them: exit codes, writes, the report,
+the summary line; `dg check defs` and `dg list defs`."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -51,3 +53,34 @@ def test_cli_exits_non_zero_when_a_blocking_check_fails(stack, process_env, tmp_
     assert "row 2, column 'Data Type': 'gvcf'" in result.stderr
     report = next(reports.glob("*/report.json"))
     assert '"status": "failed"' in report.read_text()
+
+
+DG = Path(sys.executable).parent / "dg"  # dagster-dg-cli, in the dev extra
+
+
+def dg(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([str(DG), *args], env=env, cwd=REPO, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_dg_launch_dry_run_as_documented_prints_no_deprecation_warning(stack, process_env,
+                                                                        tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(run_config(stack.info, dry_run=True,
+                                              report_dir=tmp_path / "reports")))
+    stack.dataservice.reset_counts()
+    result = dg("launch", "--job", "ingest_gwo", "--config", str(path), env=process_env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "GWO ingest SUCCESS (dry run)" in result.stderr
+    assert stack.dataservice.write_count() == 0
+    output = result.stdout + result.stderr
+    assert "Warning" not in output and "deprecat" not in output.lower(), output[-3000:]
+
+
+def test_dg_check_defs_and_list_defs_see_the_jobs(process_env):
+    checked = dg("check", "defs", env=process_env)
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr
+    listed = dg("list", "defs", "--json", env=process_env)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert "ingest_gwo" in listed.stdout and "undo_gwo" in listed.stdout

@@ -4,7 +4,6 @@ import json
 import socket
 import socketserver
 import threading
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,10 +12,11 @@ import responses
 
 from gwo_assets.errors import DataServiceAuthError, DataServiceError, DataServiceUnavailable
 from gwo_assets.resources.dataservice_client import DataServiceClient, flatten_record
+from gwo_assets_tests.fixtures import DATASERVICE_CONTRACT
 
 BASE = "http://dataservice.test"
 SENTINEL_TOKEN = "SENTINEL-TOKEN-9f3c"
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "dataservice-contract"
+CONTRACT = DATASERVICE_CONTRACT
 
 
 @pytest.fixture

@@ -52,6 +52,10 @@ def test_up_prints_one_json_line_serves_both_and_exits_0_on_sigterm(tmp_path):
     assert open(info["manifest"]).readline().startswith("Cavatica ID\t")
     assert process.stdout.read() == ""  # nothing but the one line on stdout
     assert returncode == 0
+    run_yaml = tmp_path / "work" / "run.yaml"  # a ready dry-run config, by default in --workdir
+    assert info["run_config"] == str(run_yaml)
+    assert f"study {info['study_id']}" in run_yaml.read_text()
+    assert f"dg launch --job ingest_gwo --config {run_yaml}" in (tmp_path / "stderr.log").read_text()
 
 
 def test_up_with_no_specimens_starts_empty_and_exits_0_on_sigint(tmp_path):
@@ -66,7 +70,7 @@ def test_up_with_no_specimens_starts_empty_and_exits_0_on_sigint(tmp_path):
         finally:
             process.send_signal(signal.SIGINT)
             returncode = process.wait(timeout=30)
-    assert (info["study_id"], info["manifest"]) == (None, None)
+    assert (info["study_id"], info["manifest"], info["run_config"]) == (None, None, None)
     assert studies["total"] == 0
     assert head["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert returncode == 0

@@ -1,6 +1,7 @@
 """The synthetic study: its plan and manifest (pure), then the study a stack serves (HTTP + S3)."""
 
 import csv
+import zipfile
 
 import pandas as pd
 import pytest
@@ -124,6 +125,9 @@ def test_manifest_files_are_byte_for_byte_reproducible(plan, tmp_path, manifest_
                    manifest_format)
     assert first.read_bytes() == second.read_bytes()
     if manifest_format == "xlsx":
+        # openpyxl stamps the save time into core.xml: pinned, or writes a second apart differ
+        core = zipfile.ZipFile(first).read("docProps/core.xml")
+        assert b">2020-01-01T00:00:00Z</dcterms:modified>" in core
         frame = pd.read_excel(first, dtype=str, keep_default_na=False)
     else:
         frame = pd.read_csv(first, sep="\t" if manifest_format == "tsv" else ",", dtype=str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ MANIFEST_FORMATS = ("tsv", "csv", "xlsx")
 # XLSX is a zip of XML files that carry timestamps: pin them for reproducibility.
 _FIXED_TIME = datetime(2020, 1, 1)
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
 def manifest_rows(plan: StudyPlan) -> list[tuple[str, ...]]:
@@ -79,11 +81,19 @@ def _xlsx_bytes(rows: list[tuple[str, ...]]) -> bytes:
 
 
 def _with_fixed_zip_times(archive: bytes) -> bytes:
+    """Fixed zip entry times, and the fixed time in ``dcterms:modified`` too: openpyxl's save
+    overwrites ``properties.modified`` with the current time (two writes in different seconds
+    differed)."""
     source = zipfile.ZipFile(io.BytesIO(archive))
     target_buffer = io.BytesIO()
     with zipfile.ZipFile(target_buffer, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(fixed, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _MODIFIED.sub(
+                    rb"\g<1>" + _FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>",
+                    content)
+            target.writestr(fixed, content)
     return target_buffer.getvalue()

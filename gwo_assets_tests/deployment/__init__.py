@@ -1,0 +1,1 @@
+"""A Dagster deployment: the instance on a real PostgreSQL."""
