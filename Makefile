@@ -20,9 +20,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+# The instance's databases are created once here: two runs starting at the same moment on a
+# fresh SQLite instance would race to create its tables.
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $@
+	$(BIN)/dagster instance migrate > /dev/null
 
 ## demo: sandbox up, ingest_gwo dry run then real run, summary, sandbox down
 demo: install

@@ -21,7 +21,8 @@ from gwo_assets_tests.assets.test_ingest_job import assert_study_loaded
 from gwo_assets_tests.e2e.conftest import REPO
 from gwo_assets_tests.e2e.test_concurrent_runs import (SLOW_POSTS, assert_one_loaded_and_one_refused,
                                                        finish, real_config, start)
-from gwo_assets_tests.reliability.test_interrupted_run import wait_until, writes_settled
+from gwo_assets_tests.reliability.test_interrupted_run import (KILL_AFTER_POSTS, wait_until,
+                                                              writes_settled)
 from gwo_assets_tests.reliability.conftest import (assert_no_duplicates, expected_counts,
                                                    stored_counts)
 from gwo_assets_tests.support import report_json
@@ -81,13 +82,14 @@ def test_a_killed_holder_never_blocks_the_study_and_another_host_completes_it(st
     lock with the killed session) and converges to exactly the uninterrupted state."""
     config = real_config(stack.info, tmp_path / "reports")
     stack.dataservice.set_faults(FaultConfig(latency_ms=100, methods=("POST",)))
+    stack.dataservice.reset_counts()
     killed = subprocess.Popen(
         [sys.executable, "-m", "dagster", "job", "execute", "-m", "gwo_assets", "-j",
          "ingest_gwo", "-c", str(write_config(config, tmp_path))], env=hosts[0], cwd=REPO,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
-        while stack.dataservice.request_counts().get("POST /genomic-files", 0) < 5:
+        while stack.dataservice.request_counts().get("POST /genomic-files", 0) < KILL_AFTER_POSTS:
             assert killed.poll() is None, "the run ended before it could be killed"
             assert time.monotonic() < deadline, "the run never started writing"
             time.sleep(0.01)
