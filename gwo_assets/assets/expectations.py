@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from dagster import AssetCheckExecutionContext, asset_check
 
-from gwo_assets.assets.check_results import ISSUE_COLUMNS, issues_check_result
+from gwo_assets.assets.step_helpers.check_results import ISSUE_COLUMNS, issues_check_result
 from gwo_assets.assets.manifest import GwoManifest, gwo_manifest
 from gwo_assets.assets.plans import biospecimen_links_plan, experiment_links_plan, genomic_files_plan
 from gwo_assets.core import enums

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetExecutionContext, MetadataValue, asset, asset_check
 
-from gwo_assets.assets.check_results import issues_check_result
+from gwo_assets.assets.step_helpers.check_results import issues_check_result
 from gwo_assets.assets.manifest import GwoManifest
-from gwo_assets.assets.metadata import counts_md, frame_metadata
+from gwo_assets.assets.step_helpers.metadata import counts_md, frame_metadata
 from gwo_assets.core.joins import join_manifest_to_sources, join_study_sources, logical_issues
 from gwo_assets.resources.run_settings import IngestSettings
 

@@ -12,10 +12,10 @@ from collections.abc import Callable
 import pandas as pd
 from dagster import AssetExecutionContext, Failure, MetadataValue, asset
 
-from gwo_assets.assets.artifacts import run_dir, write_csv
-from gwo_assets.assets.metadata import counts_md, frame_metadata
+from gwo_assets.assets.step_helpers.artifacts import run_dir, write_csv
+from gwo_assets.assets.step_helpers.metadata import counts_md, frame_metadata
 from gwo_assets.assets.plans import biospecimen_links_plan, experiment_links_plan
-from gwo_assets.assets.progress import Progress
+from gwo_assets.assets.step_helpers.progress import Progress
 from gwo_assets.core.payloads import biospecimen_link_payload, experiment_link_payload
 from gwo_assets.errors import ConcurrentLoadError, DataServiceError
 from gwo_assets.core.plan import record_matches_body

@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetExecutionContext, Failure, MetadataValue, asset, asset_check
 
-from gwo_assets.assets.check_results import issues_check_result
-from gwo_assets.assets.metadata import frame_metadata
-from gwo_assets.core.kf_ids import is_s3_uri
+from gwo_assets.assets.step_helpers.check_results import issues_check_result
+from gwo_assets.assets.step_helpers.metadata import frame_metadata
+from gwo_assets.core.s3_uris import is_s3_uri
 from gwo_assets.core.manifest import (check_is_gwo_manifest, drop_duplicate_rows, normalize_manifest,
                                       read_manifest_bytes)
 from gwo_assets.core.manifest_rules import validate_manifest

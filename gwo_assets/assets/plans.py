@@ -8,11 +8,11 @@ import pandas as pd
 from dagster import (AssetCheckExecutionContext, AssetExecutionContext, AssetIn, MetadataValue,
                      asset, asset_check)
 
-from gwo_assets.assets.check_results import issues_check_result, warning_check_result
+from gwo_assets.assets.step_helpers.check_results import issues_check_result, warning_check_result
 from gwo_assets.assets.links import HarmonizedFileSources
 from gwo_assets.assets.manifest import GwoManifest
-from gwo_assets.assets.metadata import counts_md, frame_metadata
-from gwo_assets.assets.progress import Progress
+from gwo_assets.assets.step_helpers.metadata import counts_md, frame_metadata
+from gwo_assets.assets.step_helpers.progress import Progress
 from gwo_assets.assets.s3_metadata import missing_object_issues
 from gwo_assets.core.access import inherit_access, more_open_than_sources
 from gwo_assets.core.joins import harmonized_biospecimens, harmonized_experiments

@@ -8,7 +8,7 @@ that nothing changed at all, so the check is meaningful in both modes.
 import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetIn, MetadataValue, asset_check
 
-from gwo_assets.assets.check_results import issues_check_result
+from gwo_assets.assets.step_helpers.check_results import issues_check_result
 from gwo_assets.assets.load import sequencing_experiment_genomic_files
 from gwo_assets.assets.study_tables import records_frame
 from gwo_assets.core.existing_files import reusable

@@ -14,9 +14,9 @@ import pandas as pd
 from dagster import (AssetExecutionContext, DagsterEventType, DagsterInstance, HookContext,
                      MetadataValue, asset, failure_hook)
 
-from gwo_assets.assets.artifacts import run_dir, write_json
+from gwo_assets.assets.step_helpers.artifacts import run_dir, write_json
 from gwo_assets.assets.load import sequencing_experiment_genomic_files
-from gwo_assets.assets.metadata import markdown_table
+from gwo_assets.assets.step_helpers.metadata import markdown_table
 from gwo_assets.resources import study_lock
 from gwo_assets.resources.dataservice import DataServiceResource, public_url
 from gwo_assets.resources.run_settings import IngestSettings

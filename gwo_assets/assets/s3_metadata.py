@@ -4,10 +4,10 @@ import pandas as pd
 from dagster import (AssetCheckExecutionContext, AssetExecutionContext, AssetIn, Failure,
                      MetadataValue, asset, asset_check)
 
-from gwo_assets.assets.check_results import ISSUE_COLUMNS, issues_check_result
+from gwo_assets.assets.step_helpers.check_results import ISSUE_COLUMNS, issues_check_result
 from gwo_assets.assets.manifest import GwoManifest
-from gwo_assets.assets.metadata import counts_md, frame_metadata
-from gwo_assets.assets.progress import Progress
+from gwo_assets.assets.step_helpers.metadata import counts_md, frame_metadata
+from gwo_assets.assets.step_helpers.progress import Progress
 from gwo_assets.errors import S3AccessError
 from gwo_assets.resources.run_settings import IngestSettings
 from gwo_assets.resources.s3 import S3Resource, scrape_objects

@@ -13,8 +13,8 @@ import pandas as pd
 from dagster import (AssetExecutionContext, AssetOut, Failure, MetadataValue, Output, asset,
                      multi_asset)
 
-from gwo_assets.assets.metadata import frame_metadata
-from gwo_assets.assets.progress import Progress
+from gwo_assets.assets.step_helpers.metadata import frame_metadata
+from gwo_assets.assets.step_helpers.progress import Progress
 from gwo_assets.errors import ConcurrentLoadError, DataServiceError
 from gwo_assets.resources import study_lock
 from gwo_assets.resources.dataservice import DataServiceClient, DataServiceResource

@@ -1,11 +1,10 @@
-"""kf_id and URI formats, checked before any value goes into a URL or request."""
+"""kf_id formats, checked before any value goes into a URL or request."""
 
 import re
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _KF_BODY = f"[{CROCKFORD}]{{8}}"
 KF_ID_PATTERN = re.compile(rf"^(SD|PT|BS|SC|SE|GF|BG|SG|FM|FR)_{_KF_BODY}$")
-S3_URI_PATTERN = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(\S(?:.*\S)?)$")
 
 
 def is_kf_id(value: object, prefix: str | None = None) -> bool:
@@ -28,15 +27,3 @@ def validate_kf_id(value: str, prefix: str) -> str:
             f"characters from {CROCKFORD} (e.g. {prefix}_0A1B2C3D)"
         )
     return value
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """Split ``s3://bucket/key`` into (bucket, key); ValueError when malformed."""
-    match = S3_URI_PATTERN.fullmatch(uri or "")
-    if not match:
-        raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
-    return match.group(1), match.group(2)
-
-
-def is_s3_uri(uri: object) -> bool:
-    return isinstance(uri, str) and bool(S3_URI_PATTERN.fullmatch(uri))

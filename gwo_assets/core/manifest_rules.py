@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from gwo_assets.core.enums import DATA_TYPES, WORKFLOW_TYPES
-from gwo_assets.core.kf_ids import CROCKFORD, KF_ID_PATTERN, is_s3_uri
+from gwo_assets.core.kf_ids import CROCKFORD, KF_ID_PATTERN
+from gwo_assets.core.s3_uris import is_s3_uri
 from gwo_assets.core.manifest import DUPLICATE_KEY, HEADERS
 from gwo_assets.core.suggest import did_you_mean
 

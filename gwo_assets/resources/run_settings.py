@@ -7,7 +7,8 @@ run-wide parameters live apart from the DataService/S3 connection settings.
 import dagster as dg
 from pydantic import Field, field_validator
 
-from gwo_assets.core.kf_ids import is_s3_uri, normalize_kf_id, validate_kf_id
+from gwo_assets.core.kf_ids import normalize_kf_id, validate_kf_id
+from gwo_assets.core.s3_uris import is_s3_uri
 
 
 class IngestSettings(dg.ConfigurableResource):

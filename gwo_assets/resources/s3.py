@@ -25,7 +25,7 @@ from botocore.exceptions import (
 )
 from pydantic import Field
 
-from gwo_assets.core.kf_ids import parse_s3_uri
+from gwo_assets.core.s3_uris import parse_s3_uri
 from gwo_assets.core.payloads import cold_storage
 from gwo_assets.errors import S3AccessError
 

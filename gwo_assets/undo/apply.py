@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from dagster import DagsterLogManager
 
-from gwo_assets.assets.progress import Progress
+from gwo_assets.assets.step_helpers.progress import Progress
 from gwo_assets.errors import DataServiceError
 from gwo_assets.resources.dataservice import DataServiceClient, Outcome
 from gwo_assets.undo.plan import (

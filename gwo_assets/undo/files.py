@@ -5,7 +5,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from gwo_assets.assets.artifacts import write_json
+from gwo_assets.assets.step_helpers.artifacts import write_json
 from gwo_assets.undo.plan import (
     DELETE_ORDER,
     DONE,

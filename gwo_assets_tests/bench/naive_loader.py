@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from gwo_assets.core.kf_ids import parse_s3_uri
+from gwo_assets.core.s3_uris import parse_s3_uri
 from gwo_assets.core.payloads import file_format
 from gwo_assets.sandbox.s3 import make_client
 from gwo_assets_tests.bench.host import DataServiceProcess

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import responses
 
-from gwo_assets.core.kf_ids import parse_s3_uri
+from gwo_assets.core.s3_uris import parse_s3_uri
 from gwo_assets.resources.dataservice_client import DataServiceClient
 from gwo_assets.resources.run_settings import IngestSettings
 from gwo_assets.resources.s3 import S3Resource, scrape_objects

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from gwo_assets.core.enums import DATA_TYPES, EXPERIMENT_STRATEGIES, WORKFLOW_TYPES
-from gwo_assets.core.kf_ids import is_kf_id, parse_s3_uri
+from gwo_assets.core.kf_ids import is_kf_id
+from gwo_assets.core.s3_uris import parse_s3_uri
 from gwo_assets.sandbox.generator import MANIFEST_COLUMNS
 from gwo_assets.sandbox.generator.manifest import manifest_rows, write_manifest
 from gwo_assets.sandbox.generator.plan import plan_study

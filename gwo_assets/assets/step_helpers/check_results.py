@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue
 
-from gwo_assets.assets.artifacts import run_dir, write_csv
-from gwo_assets.assets.metadata import markdown_table
+from gwo_assets.assets.step_helpers.artifacts import run_dir, write_csv
+from gwo_assets.assets.step_helpers.metadata import markdown_table
 
 ISSUE_COLUMNS = ["check", "row", "column", "value", "expected", "suggestion", "severity"]
 INLINE_ROWS = 50
