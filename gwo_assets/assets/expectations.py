@@ -73,9 +73,16 @@ def manifest_expectations(e: Any) -> list:
     ]
 
 
+BODY_FIELDS = ("urls", "size", "hashes", "data_type", "workflow_type", "availability",
+               "is_harmonized", "controlled_access", "file_format")
+
+
 def payload_table(plan: pd.DataFrame) -> pd.DataFrame:
     """The desired genomic-file bodies as columns (one row per file) for GX."""
     bodies = pd.DataFrame.from_records(plan["desired"].tolist(), index=plan.index)
+    for field in BODY_FIELDS:  # an empty plan (every file left out) has no body columns
+        if field not in bodies:
+            bodies[field] = pd.Series(dtype=object, index=plan.index)
     hashes = bodies["hashes"].map(lambda h: h if isinstance(h, dict) else {})
     return pd.DataFrame({
         "row": plan["row"], "external_id": plan["external_id"],

@@ -7,8 +7,12 @@ consistency) and a Filepath with no S3 object (S3). Nothing of it is written, so
 may be any of the study's.
 """
 
+from types import SimpleNamespace
+
 import pandas as pd
 from dagster import AssetKey, DagsterInstance
+
+from gwo_assets.assets.report import record_failed_report
 
 from gwo_assets_tests.errors import (check_evaluations, failure_messages, file_rows, has_issue,
                                      offending_rows, read_report, step_events, write_manifest)
@@ -158,3 +162,38 @@ def test_a_dry_run_of_a_clean_manifest_still_succeeds_and_reports_no_problems(st
     assert (report["status"], report["problems"], report["real_run_stops_at"]) == (
         "success", [], None)
     assert pd.notna(report["run_id"])
+
+
+def test_a_dry_run_whose_every_file_has_an_error_still_evaluates_every_check(stack, facts,
+                                                                             tmp_path):
+    """Nothing left to plan: the plan checks run on empty plans, the run fails at its end."""
+    manifest = write_manifest(tmp_path / "all-bad.tsv",
+                              file_rows(facts.outputs()[0], data_type="gvcf"))
+    result = run_ingest(stack.info, tmp_path / "reports", dry_run=True, manifest=str(manifest))
+    assert not result.success
+    assert set(failure_messages(result)) == {"ingest_report"}
+    evaluations = check_evaluations(result)
+    assert LATER_CHECKS <= set(evaluations)
+    assert {name for name, e in evaluations.items() if not e.passed} == {"manifest_is_well_formed"}
+    assert result.output_for_node("genomic_files_plan").empty
+
+
+def test_a_failed_runs_report_is_recorded_on_the_runs_study_partition():
+    """Runs of a study partition (tag ``dagster/partition``) record the failed report on it."""
+
+    class Instance:
+        events: list = []
+
+        def get_run_by_id(self, run_id):
+            return SimpleNamespace(tags={"dagster/partition": "SD_AAAAAAAA"})
+
+        def report_runless_asset_event(self, event):
+            self.events.append(event)
+
+    instance = Instance()
+    report = {"folder": "/reports/r1", "status": "failed", "dry_run": True,
+              "stopped_at": "ingest_report"}
+    record_failed_report(instance, "r1", report, "# GWO ingest report: FAILED\n")
+    [event] = instance.events
+    assert (event.asset_key, event.partition) == (AssetKey("ingest_report"), "SD_AAAAAAAA")
+    assert event.metadata["report"].value.startswith("# GWO ingest report: FAILED")
