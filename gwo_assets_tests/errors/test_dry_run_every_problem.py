@@ -51,17 +51,23 @@ def three_class_manifest(facts, tmp_path):
     return write_manifest(tmp_path / "three-classes.tsv", rows), valid.filepath, expected
 
 
-def test_one_dry_run_reports_problems_of_three_classes_and_fails(stack, facts, tmp_path):
+def run_unsuccessfully_without_writes(stack, facts, tmp_path, *, dry_run: bool):
+    """Run the three-class manifest: the run fails and the DataService receives no write."""
     manifest, valid_path, expected = three_class_manifest(facts, tmp_path)
-    reports = tmp_path / "reports"
     stack.dataservice.reset_counts()
     instance = DagsterInstance.ephemeral()
-
-    result = run_ingest(stack.info, reports, dry_run=True, manifest=str(manifest),
-                        instance=instance)
-
+    result = run_ingest(stack.info, tmp_path / "reports", dry_run=dry_run,
+                        manifest=str(manifest), instance=instance)
     assert not result.success
     assert stack.dataservice.write_count() == 0
+    return result, instance, valid_path, expected
+
+
+def test_one_dry_run_reports_problems_of_three_classes_and_fails(stack, facts, tmp_path):
+    reports = tmp_path / "reports"
+    result, instance, valid_path, expected = run_unsuccessfully_without_writes(
+        stack, facts, tmp_path, dry_run=True)
+
     # Every check ran; the failing ones are WARN (nothing blocked) yet count as errors.
     evaluations = check_evaluations(result)
     assert LATER_CHECKS <= set(evaluations)
@@ -123,16 +129,10 @@ def test_one_dry_run_reports_problems_of_three_classes_and_fails(stack, facts, t
 
 def test_the_same_manifest_in_a_real_run_stops_at_the_first_blocking_check(stack, facts,
                                                                           tmp_path):
-    manifest, _, expected = three_class_manifest(facts, tmp_path)
     reports = tmp_path / "reports"
-    stack.dataservice.reset_counts()
-    instance = DagsterInstance.ephemeral()
+    result, instance, _, expected = run_unsuccessfully_without_writes(
+        stack, facts, tmp_path, dry_run=False)
 
-    result = run_ingest(stack.info, reports, dry_run=False, manifest=str(manifest),
-                        instance=instance)
-
-    assert not result.success
-    assert stack.dataservice.write_count() == 0
     assert not WRITE_STEPS & step_events(result, "STEP_START")
     evaluations = check_evaluations(result)
     assert {name for name, e in evaluations.items() if not e.passed} == {"manifest_is_well_formed"}
