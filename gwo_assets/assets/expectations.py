@@ -73,9 +73,16 @@ def manifest_expectations(e: Any) -> list:
     ]
 
 
+BODY_FIELDS = ("urls", "size", "hashes", "data_type", "workflow_type", "availability",
+               "is_harmonized", "controlled_access", "file_format")
+
+
 def payload_table(plan: pd.DataFrame) -> pd.DataFrame:
     """The desired genomic-file bodies as columns (one row per file) for GX."""
     bodies = pd.DataFrame.from_records(plan["desired"].tolist(), index=plan.index)
+    for field in BODY_FIELDS:  # an empty plan (every file left out) has no body columns
+        if field not in bodies:
+            bodies[field] = pd.Series(dtype=object, index=plan.index)
     hashes = bodies["hashes"].map(lambda h: h if isinstance(h, dict) else {})
     return pd.DataFrame({
         "row": plan["row"], "external_id": plan["external_id"],
@@ -129,7 +136,7 @@ def manifest_expectation_suite(context: AssetCheckExecutionContext, ingest: Inge
     accepted = gwo_manifest.rows[~gwo_manifest.rows["row"].astype(int).isin(rejected)]
     issues = run_suite("gwo_manifest", accepted, manifest_expectations, "row")
     return issues_check_result(context, issues, report_dir=ingest.report_dir,
-                               what="Manifest expectations (GX)")
+                               what="Manifest expectations (GX)", dry_run=ingest.dry_run)
 
 
 @asset_check(asset=genomic_files_plan, blocking=True,
@@ -139,7 +146,7 @@ def genomic_file_payload_suite(context: AssetCheckExecutionContext, ingest: Inge
     issues = run_suite("genomic_files_plan", payload_table(genomic_files_plan),
                        genomic_file_expectations, "row")
     return issues_check_result(context, issues, report_dir=ingest.report_dir,
-                               what="Genomic file payloads (GX)")
+                               what="Genomic file payloads (GX)", dry_run=ingest.dry_run)
 
 
 def link_suite_result(context: AssetCheckExecutionContext, ingest: IngestSettings,
@@ -149,7 +156,8 @@ def link_suite_result(context: AssetCheckExecutionContext, ingest: IngestSetting
     table = plan[["external_id", "genomic_file_id", target]].copy()
     table["row"] = range(len(table))
     issues = run_suite(f"{target}_links_plan", table, link_expectations(target, prefix), "row")
-    return issues_check_result(context, issues, report_dir=ingest.report_dir, what=what)
+    return issues_check_result(context, issues, report_dir=ingest.report_dir, what=what,
+                               dry_run=ingest.dry_run)
 
 
 @asset_check(asset=biospecimen_links_plan, blocking=True,

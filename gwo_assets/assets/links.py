@@ -18,6 +18,10 @@ from gwo_assets.core.joins import join_manifest_to_sources, join_study_sources, 
 from gwo_assets.resources.run_settings import IngestSettings
 
 
+# The manifest cells the join and the DataService consistency checks read.
+JOIN_COLUMNS = ("filepath", "source_read", "biospecimen_id", "participant_id")
+
+
 @dataclass
 class HarmonizedFileSources:
     """Per manifest row, its matched source file(s) and experiment(s), plus logical issues."""
@@ -50,8 +54,11 @@ def harmonized_file_sources(context: AssetExecutionContext, gwo_manifest: GwoMan
                             study_source_files: pd.DataFrame,
                             study_biospecimens: pd.DataFrame) -> HarmonizedFileSources:
     """Seed 3 vi: each harmonized file with its biospecimens and sequencing experiments."""
-    joined = join_manifest_to_sources(gwo_manifest.rows, study_source_files)
-    issues = logical_issues(gwo_manifest.rows, joined, study_biospecimens, study_source_files)
+    # Rows whose ids or paths are malformed are the manifest check's errors (left out here, so
+    # a dry run names each problem once); every other row is checked against the study.
+    rows = gwo_manifest.readable_rows(*JOIN_COLUMNS)
+    joined = join_manifest_to_sources(rows, study_source_files)
+    issues = logical_issues(rows, joined, study_biospecimens, study_source_files)
     matches = joined["match"].value_counts().to_dict()
     context.add_output_metadata({
         **frame_metadata(joined, ["row", "filepath", "source_read", "biospecimen_id",
@@ -72,4 +79,4 @@ def manifest_matches_dataservice(context: AssetCheckExecutionContext, ingest: In
     return issues_check_result(context, harmonized_file_sources.issues,
                                report_dir=ingest.report_dir,
                                skip_invalid_rows=ingest.skip_invalid_rows,
-                               what="Manifest vs DataService")
+                               what="Manifest vs DataService", dry_run=ingest.dry_run)

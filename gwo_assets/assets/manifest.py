@@ -16,8 +16,8 @@ from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.assets.step_helpers.check_results import issues_check_result
 from gwo_assets.assets.step_helpers.metadata import frame_metadata
 from gwo_assets.core.s3_uris import is_s3_uri
-from gwo_assets.core.manifest import (check_is_gwo_manifest, drop_duplicate_rows, normalize_manifest,
-                                      read_manifest_bytes)
+from gwo_assets.core.manifest import (HEADERS, check_is_gwo_manifest, drop_duplicate_rows,
+                                      normalize_manifest, read_manifest_bytes)
 from gwo_assets.core.manifest_rules import validate_manifest
 from gwo_assets.errors import GwoError, ManifestError
 from gwo_assets.resources.run_settings import IngestSettings
@@ -36,6 +36,17 @@ class GwoManifest:
     @property
     def filepaths(self) -> list[str]:
         return sorted(self.rows["filepath"].dropna().unique().tolist())
+
+    def readable_rows(self, *columns: str) -> pd.DataFrame:
+        """The rows with no format error in any of ``columns`` (canonical names): what a
+        check that reads those cells can evaluate even when other cells of the manifest are
+        wrong (the S3 check needs a well-formed Filepath, the DataService checks well-formed
+        ids and paths), so a dry run reports each problem once, by the check that owns it."""
+        headers = {HEADERS[column] for column in columns}
+        issues = self.issues
+        bad = issues[(issues["severity"] == "error") & issues["column"].isin(headers)]
+        bad_rows = set(bad["row"].dropna().astype(int))
+        return self.rows[~self.rows["row"].astype(int).isin(bad_rows)]
 
 
 def read_manifest_source(location: str, s3: S3Resource) -> tuple[bytes, str]:
@@ -92,4 +103,5 @@ def gwo_manifest(context: AssetExecutionContext, ingest: IngestSettings, s3: S3R
 def manifest_is_well_formed(context: AssetCheckExecutionContext, ingest: IngestSettings,
                             gwo_manifest: GwoManifest):
     return issues_check_result(context, gwo_manifest.issues, report_dir=ingest.report_dir,
-                               skip_invalid_rows=ingest.skip_invalid_rows, what="Manifest rows")
+                               skip_invalid_rows=ingest.skip_invalid_rows, what="Manifest rows",
+                               dry_run=ingest.dry_run)

@@ -144,7 +144,7 @@ def existing_files_are_reusable(context: AssetCheckExecutionContext, ingest: Ing
     issues = existing_file_issues(gwo_manifest.rows, existing_harmonized_files, ingest.study_id)
     return issues_check_result(context, issues, report_dir=ingest.report_dir,
                                skip_invalid_rows=ingest.skip_invalid_rows,
-                               what="Existing DataService files")
+                               what="Existing DataService files", dry_run=ingest.dry_run)
 
 
 @asset(partitions_def=STUDY_PARTITIONS, group_name="plans", compute_kind="pandas")
@@ -176,7 +176,7 @@ def no_file_more_open_than_sources(context: AssetCheckExecutionContext, ingest: 
                                    harmonized_file_sources: HarmonizedFileSources):
     issues = more_open_than_sources(genomic_files_plan, harmonized_file_sources.joined)
     return issues_check_result(context, issues, report_dir=ingest.report_dir,
-                               what="Access control")
+                               what="Access control", dry_run=ingest.dry_run)
 
 
 @asset_check(asset=genomic_files_plan, blocking=False,

@@ -77,6 +77,7 @@ def load_matches_plan(context: AssetCheckExecutionContext, ingest: IngestSetting
                                                          context.run.run_id))
     return issues_check_result(
         context, issues, report_dir=ingest.report_dir, what="Read-back reconciliation",
+        dry_run=ingest.dry_run,
         blocked="the writes are done: follow each record's suggestion (a rerun fixes missing or "
                 "changed records, never duplicates)",
         extra_metadata={"rows_read_back": MetadataValue.json({t: len(f) for t, f in after.items()})})

@@ -4,6 +4,12 @@ Built from the run's own event log (materialization metadata, check evaluations,
 step failures) plus the load results saved by the load steps, so the same code
 serves a finished run (the ``ingest_report`` asset) and a run stopped by a
 blocking check or an error (the job's failure hook).
+
+A dry run evaluates every check (a failing one returns WARN, see
+``step_helpers/check_results.py``): ``ingest_report`` lists all their problems grouped by
+class, then fails the run when any of them would have stopped a real run. The failure
+hook records the report as a materialization of ``ingest_report`` too, so a failed run's
+report shows on the asset's page in the UI, not only in a log line.
 """
 
 from importlib.metadata import version
@@ -11,13 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from dagster import (AssetExecutionContext, DagsterEventType, DagsterInstance, HookContext,
-                     MetadataValue, asset, failure_hook)
+from dagster import (AssetExecutionContext, AssetMaterialization, DagsterEventType, DagsterInstance,
+                     Failure, HookContext, MetadataValue, asset, failure_hook)
 
 from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.assets.step_helpers.artifacts import run_dir, write_json
 from gwo_assets.assets.load import sequencing_experiment_genomic_files
+from gwo_assets.assets.step_helpers.check_results import BLOCKS_REAL_RUN
 from gwo_assets.assets.step_helpers.metadata import markdown_table
+from gwo_assets.assets.step_helpers.problems import check_class, grouped_problems
 from gwo_assets.resources import study_lock
 from gwo_assets.resources.dataservice import DataServiceResource, public_url
 from gwo_assets.resources.run_settings import IngestSettings
@@ -74,13 +82,20 @@ def build_report(instance: DagsterInstance, run_id: str, ingest: IngestSettings,
     for event in _events(instance, run_id, DagsterEventType.ASSET_CHECK_EVALUATION):
         evaluation = event.event_specific_data
         meta = _metadata_values(evaluation.metadata)
+        # a dry run's failures are WARN, but say whether they would have stopped a real run
+        blocks = meta.get(BLOCKS_REAL_RUN, not evaluation.passed and evaluation.blocking
+                          and evaluation.severity.value == "ERROR")
         checks.append({
             "name": evaluation.check_name, "asset": evaluation.asset_key.to_user_string(),
+            "step": event.step_key, "class": check_class(evaluation.check_name),
             "passed": evaluation.passed, "severity": evaluation.severity.value,
-            "blocking": bool(evaluation.blocking), "description": evaluation.description,
+            "blocking": bool(evaluation.blocking),
+            "blocks_real_run": bool(blocks) and not evaluation.passed,
+            "description": evaluation.description,
             "errors": meta.get("errors"), "warnings": meta.get("warnings"),
             "offending_rows_csv": meta.get("all_rows_csv"),
         })
+    stopping = [check for check in checks if check["blocks_real_run"]]
     errors = []
     for event in _events(instance, run_id, DagsterEventType.STEP_FAILURE):
         data = event.event_specific_data
@@ -100,8 +115,13 @@ def build_report(instance: DagsterInstance, run_id: str, ingest: IngestSettings,
         "run_id": run_id,
         "study_id": ingest.study_id,
         "dry_run": ingest.dry_run,
-        "status": "failed" if failed or errors else "success",
+        "status": "failed" if failed or errors or stopping else "success",
         "stopped_at": errors[0]["step"] if errors else None,
+        # the first check that stops (or, in a dry run, would stop) a real run: nothing written
+        "real_run_stops_at": stopping[0]["step"] if stopping else None,
+        "blocking_problems": [{"check": c["name"], "class": c["class"], "errors": c["errors"]}
+                              for c in stopping],
+        "problems": grouped_problems(checks),
         "inputs": {"study_id": ingest.study_id, "manifest": ingest.manifest,
                    "manifest_sha256": manifest_meta.get("sha256"),
                    "dataservice_url": dataservice_url, "dry_run": ingest.dry_run,
@@ -122,10 +142,16 @@ def render_markdown(report: dict[str, Any]) -> str:
     mode = "dry run (nothing written)" if report["dry_run"] else "real run"
     lines = [f"# GWO ingest report: {report['status'].upper()}", "",
              f"Run `{report['run_id']}`, study `{report['study_id']}`, {mode}.", ""]
-    if report["errors"]:
+    verdict = report["dry_run"] and report["blocking_problems"]
+    # ingest_report's own failure in such a dry run is the verdict: shown once
+    errors = [e for e in report["errors"] if not (verdict and e["step"] == "ingest_report")]
+    if verdict:
+        lines += [f"**{dry_run_verdict(report)}**", ""]
+    if errors:
         lines += [f"**Stopped at `{report['stopped_at']}`.**", ""]
         lines += [f"- `{e['step']}`: {e['message'].splitlines()[0] if e['message'] else ''}"
-                  for e in report["errors"]] + [""]
+                  for e in errors] + [""]
+    lines += _problems_markdown(report)
     inputs = report["inputs"]
     lines += ["## Inputs", "", "| | |", "|---|---|"]
     lines += [f"| {key} | `{value}` |" for key, value in inputs.items()] + [""]
@@ -157,6 +183,44 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(f"- {name}: {len(ids['created'])} created, {len(ids['updated'])} updated")
     lines += ["", f"Files: `{report['folder']}`"]
     return "\n".join(lines) + "\n"
+
+
+def dry_run_verdict(report: dict[str, Any]) -> str:
+    """One sentence: what the dry run found and what a real run would do with it."""
+    blocking = report["blocking_problems"]
+    errors = sum(int(check["errors"] or 0) for check in blocking)
+    named = ", ".join(f"{c['check']} ({c['class']}, {c['errors']} error(s))" for c in blocking)
+    return (f"Dry run found {errors} error(s) in {len(blocking)} check(s): {named}. A real run "
+            f"would stop at {report['real_run_stops_at']} and write nothing; fix them and rerun.")
+
+
+def _problems_markdown(report: dict[str, Any]) -> list[str]:
+    """Every problem, grouped by class, with row, column, value and fix."""
+    if not report["problems"]:
+        return []
+    lines = ["## Problems by class", ""]
+    if report["real_run_stops_at"]:
+        lines += [f"A real run stops at `{report['real_run_stops_at']}` and writes nothing.", ""]
+    for group in report["problems"]:
+        lines += [f"### {group['class']}: {group['errors']} error(s), {group['warnings']} "
+                  f"warning(s) ({', '.join(group['checks'])})", "",
+                  "| row | column | value | fix | expected | rule | check |",
+                  "|---|---|---|---|---|---|---|"]
+        for p in group["problems"][:INLINE_ROWS]:
+            cells = [p["row"] if p["row"] is not None else "", p["column"], p["value"], p["fix"],
+                     p["expected"], p["check"] + ("" if p["severity"] == "error" else " (warning)"),
+                     p["dagster_check"]]
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        more = group["errors"] + group["warnings"] - min(len(group["problems"]), INLINE_ROWS)
+        if more > 0:
+            lines.append(f"\n_and {more} more: see the checks' CSVs below_")
+        lines.append("")
+    return lines
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _csv_head_markdown(path: Path) -> str:
@@ -191,6 +255,13 @@ def ingest_report(context: AssetExecutionContext, ingest: IngestSettings,
     study_lock.release(ingest.study_id, context.run_id)
     report, markdown = write_report(context.instance, context.run_id, ingest,
                                     public_url(dataservice.url), failed=False)
+    if report["dry_run"] and report["blocking_problems"]:
+        # Every check ran (WARN in a dry run); a real run would have stopped: fail the run.
+        message = f"{dry_run_verdict(report)} Report: {report['folder']}/report.md"
+        context.log.error(message)
+        raise Failure(description=message, allow_retries=False, metadata={
+            "blocking_checks": MetadataValue.json([c["check"] for c in report["blocking_problems"]]),
+            "report_json": MetadataValue.path(str(Path(report["folder"]) / "report.json"))})
     context.log.info(summary_line(report))
     context.add_output_metadata({
         "report": MetadataValue.md(markdown),
@@ -202,8 +273,32 @@ def ingest_report(context: AssetExecutionContext, ingest: IngestSettings,
 
 @failure_hook(required_resource_keys={"ingest", "dataservice"})
 def report_on_failure(context: HookContext) -> None:
-    """Write the report when a step fails, naming where the run stopped and why."""
+    """Write the report when a step fails, naming where the run stopped and why, and record
+    it as a materialization of ``ingest_report`` so the failed run's report shows in the UI."""
     study_lock.release(context.resources.ingest.study_id, context.run_id)
-    report, _ = write_report(context.instance, context.run_id, context.resources.ingest,
-                             public_url(context.resources.dataservice.url), failed=True)
+    report, markdown = write_report(context.instance, context.run_id, context.resources.ingest,
+                                    public_url(context.resources.dataservice.url), failed=True)
     context.log.error(summary_line(report))
+    try:
+        record_failed_report(context.instance, context.run_id, report, markdown)
+    except Exception as error:  # the report files are written; never hide them behind this
+        context.log.warning(f"Could not record the report on ingest_report: {error}")
+
+
+def record_failed_report(instance: DagsterInstance, run_id: str, report: dict[str, Any],
+                         markdown: str) -> None:
+    """The failed run's report as an ``ingest_report`` materialization (of the run's study
+    partition when the run has one): the asset's page shows it like a finished run's."""
+    run = instance.get_run_by_id(run_id)
+    partition = run.tags.get("dagster/partition") if run else None
+    instance.report_runless_asset_event(AssetMaterialization(
+        asset_key="ingest_report", partition=partition,
+        description=f"Report of failed run {run_id} (stopped at {report['stopped_at']})",
+        metadata={
+            "report": MetadataValue.md(markdown),
+            "report_json": MetadataValue.path(str(Path(report["folder"]) / "report.json")),
+            "status": MetadataValue.text(report["status"]),
+            "dry_run": MetadataValue.bool(report["dry_run"]),
+            "run": MetadataValue.dagster_run(run_id),
+            "stopped_at": MetadataValue.text(str(report["stopped_at"])),
+        }))

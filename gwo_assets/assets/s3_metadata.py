@@ -17,7 +17,8 @@ from gwo_assets.resources.s3 import S3Resource, scrape_objects
 def harmonized_file_s3_metadata(context: AssetExecutionContext, s3: S3Resource,
                                 gwo_manifest: GwoManifest) -> pd.DataFrame:
     """One row per harmonized file: exists, size, ETag, md5, checksums, storage class."""
-    filepaths = gwo_manifest.filepaths
+    # A Filepath that is not an s3:// URI is the manifest check's error, not a missing object.
+    filepaths = sorted(gwo_manifest.readable_rows("filepath")["filepath"].dropna().unique())
     progress = Progress(context.log, "S3 metadata", len(filepaths), unit="objects")
     try:
         frame, stats = scrape_objects(s3.get_client(), filepaths, max_workers=s3.max_concurrency,
@@ -62,4 +63,5 @@ def harmonized_files_exist_in_s3(context: AssetCheckExecutionContext, ingest: In
                                  gwo_manifest: GwoManifest):
     issues = missing_object_issues(harmonized_file_s3_metadata, gwo_manifest.rows)
     return issues_check_result(context, issues, report_dir=ingest.report_dir,
-                               skip_invalid_rows=ingest.skip_invalid_rows, what="S3 objects")
+                               skip_invalid_rows=ingest.skip_invalid_rows, what="S3 objects",
+                               dry_run=ingest.dry_run)

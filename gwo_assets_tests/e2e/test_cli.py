@@ -1,6 +1,7 @@
 """`dg launch` and `dagster job execute` as a user runs them: exit codes, writes, the report,
 the summary line; `dg check defs` and `dg list defs`."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,32 @@ def test_cli_exits_non_zero_when_a_blocking_check_fails(stack, process_env, tmp_
     assert "row 2, column 'Data Type': 'gvcf'" in result.stderr
     report = next(reports.glob("*/report.json"))
     assert '"status": "failed"' in report.read_text()
+
+
+def test_cli_dry_run_reports_every_problem_then_exits_non_zero(stack, process_env, tmp_path):
+    """A dry run's failing checks are WARN (the others still run), and the run fails at its
+    end: `dagster job execute` exits 1, nothing is written, both problems are named."""
+    lines = stack.study.manifest.read_text().splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split("\t")
+    typo, moved = lines[1].split("\t"), lines[-1].split("\t")
+    typo[header.index("Data Type")] = "gvcf"
+    missing = moved[header.index("Filepath")] + ".not-uploaded"
+    moved[header.index("Filepath")] = missing
+    manifest = tmp_path / "two-problems.tsv"
+    manifest.write_text("".join([lines[0], "\t".join(typo), *lines[2:-1], "\t".join(moved)]))
+    reports = tmp_path / "reports"
+    stack.dataservice.reset_counts()
+    result = execute(run_config(stack.info, dry_run=True, report_dir=reports,
+                                manifest=str(manifest)), process_env, tmp_path)
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert stack.dataservice.write_count() == 0
+    assert "row 2, column 'Data Type': 'gvcf'" in result.stderr
+    assert "S3 objects: 1 error(s)" in result.stderr
+    assert "Dry run found 2 error(s) in 2 check(s)" in result.stderr
+    assert "GWO ingest FAILED (dry run)" in result.stderr
+    report = json.loads(next(reports.glob("*/report.json")).read_text())
+    assert [group["class"] for group in report["problems"]] == ["manifest format", "S3"]
+    assert missing in {p["value"] for p in report["problems"][1]["problems"]}
 
 
 DG = Path(sys.executable).parent / "dg"  # dagster-dg-cli, in the dev extra

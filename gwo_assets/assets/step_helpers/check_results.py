@@ -3,6 +3,12 @@
 Every failing check carries the count, the first offending rows inline and all of
 them in a CSV under the run's report folder, and logs at ERROR/WARNING level so a
 CLI user sees it without reading Dagster's DEBUG events.
+
+Severity: ERROR (blocks the steps after it) in a real run; WARN when rows are skipped
+(``skip_invalid_rows``) or in a dry run, so that a dry run evaluates every check it can
+and shows every problem at once. A dry run's failures still count as errors: the metadata
+entry ``blocks_real_run`` says the check would have stopped a real run, and
+``ingest_report`` fails the dry run at its end when any check says so.
 """
 
 from pathlib import Path
@@ -15,6 +21,9 @@ from gwo_assets.assets.step_helpers.metadata import markdown_table
 
 ISSUE_COLUMNS = ["check", "row", "column", "value", "expected", "suggestion", "severity"]
 INLINE_ROWS = 50
+BLOCKS_REAL_RUN = "blocks_real_run"  # metadata: this failure would stop a real run
+DRY_RUN_GOES_ON = ("dry run: the other checks run too (files with errors are left out) and "
+                   "the run fails at its end; a real run would stop here and write nothing")
 
 
 def empty_issues() -> pd.DataFrame:
@@ -42,12 +51,17 @@ def issues_check_result(
     what: str,
     extra_metadata: dict | None = None,
     blocked: str = "nothing will be written",
+    dry_run: bool = False,
 ) -> AssetCheckResult:
-    """Pass when ``issues`` has no error; else fail (ERROR, or WARN when rows are skipped)."""
+    """Pass when ``issues`` has no error; else fail: ERROR, or WARN when rows are skipped
+    (the rest loads) or in a dry run (the next checks run too; the run fails at its end)."""
     issues = issues.reindex(columns=ISSUE_COLUMNS)
     errors = issues[issues["severity"] == "error"]
     warnings = issues[issues["severity"] != "error"]
-    metadata = _issues_metadata(context, issues, report_dir, len(errors), extra_metadata)
+    blocks_real_run = not errors.empty and not skip_invalid_rows
+    metadata = _issues_metadata(context, issues, report_dir, len(errors),
+                                {**(extra_metadata or {}),
+                                 BLOCKS_REAL_RUN: MetadataValue.bool(blocks_real_run)})
     for line in issue_lines(warnings):
         context.log.warning(f"{what}: {line}")
     if errors.empty:
@@ -61,6 +75,10 @@ def issues_check_result(
             passed=False, severity=AssetCheckSeverity.WARN, metadata=metadata,
             description=f"{summary}; skip_invalid_rows is on, so the affected files are skipped",
         )
+    if dry_run:
+        return AssetCheckResult(
+            passed=False, severity=AssetCheckSeverity.WARN, metadata=metadata,
+            description=f"{summary}; {DRY_RUN_GOES_ON}")
     return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR, metadata=metadata,
                             description=f"{summary}; {blocked}")
 
