@@ -31,12 +31,15 @@ def find_created_file(client: DataServiceClient, body: dict, known: set[str]) ->
     """The genomic file a POST of ``body`` whose answer was lost created, or None.
 
     Not simply any file with that external_id (another study may hold one): a record
-    unknown before the POST (``known``: every kf_id seen for it while planning) whose
-    fields equal the body sent; the newest if there were several tries.
+    unknown before the POST (``known``: every kf_id seen for it while planning), whose
+    fields equal the body sent and which has no biospecimen link yet (a record made a
+    moment ago by this run has none; another study's has); the newest if several.
     """
     found = client.list_all("/genomic-files", {"external_id": body["external_id"]})
     made = [record for record in found
-            if record.get("kf_id") not in known and record_matches_body(record, body)]
+            if record.get("kf_id") not in known and record_matches_body(record, body)
+            and not client.list_all("/biospecimen-genomic-files",
+                                    {"genomic_file_id": record["kf_id"]})]
     return max(made, key=lambda record: record.get("created_at") or "") if made else None
 
 

@@ -49,6 +49,34 @@ def plan_metadata(plan: pd.DataFrame, columns: list[str], skipped: int) -> dict:
     }
 
 
+def desired_files(gwo_manifest: GwoManifest, s3_metadata: pd.DataFrame,
+                  sources: HarmonizedFileSources, skipped: set[str],
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(manifest rows, joined rows, desired bodies) of the files not ``skipped``."""
+    rows = gwo_manifest.rows[~gwo_manifest.rows["filepath"].isin(skipped)]
+    joined = sources.joined[~sources.joined["filepath"].isin(skipped)]
+    return rows, joined, genomic_file_payloads(rows, s3_metadata, inherit_access(joined))
+
+
+def files_this_run_would_touch(ingest: IngestSettings, gwo_manifest: GwoManifest,
+                               s3_metadata: pd.DataFrame, sources: HarmonizedFileSources,
+                               seen: pd.DataFrame, bs_links: pd.DataFrame,
+                               se_links: pd.DataFrame) -> set[str]:
+    """External_ids of study-read files this run would PATCH or give a new link."""
+    skipped = invalid_filepaths(gwo_manifest, s3_metadata, sources, pd.DataFrame(),
+                                ingest.study_id)
+    rows, joined, desired = desired_files(gwo_manifest, s3_metadata, sources, skipped)
+    files = plan_genomic_files(desired, seen)
+    touched = set(files.loc[files["action"] == "update", "external_id"])
+    known = _known_file_ids(files)
+    for plan in (plan_links(harmonized_biospecimens(rows), bs_links, known, "biospecimen_id"),
+                 plan_links(harmonized_experiments(joined), se_links, known,
+                            "sequencing_experiment_id")):
+        touched |= set(plan.loc[(plan["action"] == "create") & plan["genomic_file_id"].notna(),
+                                "external_id"])
+    return touched
+
+
 def _owner_studies(client: DataServiceClient, biospecimen_ids: list[str],
                    cache: dict[str, str | None]) -> list[str]:
     """The studies of some biospecimens (biospecimen -> participant -> study), to name them."""
@@ -67,15 +95,22 @@ def _owner_studies(client: DataServiceClient, biospecimen_ids: list[str],
 @asset(partitions_def=STUDY_PARTITIONS, group_name="plans", compute_kind="dataservice")
 def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSettings,
                               dataservice: DataServiceResource, gwo_manifest: GwoManifest,
+                              harmonized_file_s3_metadata: pd.DataFrame,
+                              harmonized_file_sources: HarmonizedFileSources,
                               study_genomic_files: pd.DataFrame, study_biospecimens: pd.DataFrame,
-                              study_biospecimen_genomic_files: pd.DataFrame) -> pd.DataFrame:
+                              study_biospecimen_genomic_files: pd.DataFrame,
+                              study_sequencing_experiment_genomic_files: pd.DataFrame,
+                              ) -> pd.DataFrame:
     """DataService genomic files whose external_id is a manifest Filepath, with their owner.
 
     The study read cannot see a file without a biospecimen link (another loader's,
     or an interrupted run's), so every manifest file it did not return is looked up
-    by external_id, concurrently, and each record found is classified by its
+    by external_id, concurrently, and each record found is classified by all of its
     biospecimen links (``core/existing_files.py``): nobody's or this study's is
-    reused; another study's is never touched.
+    reused; another study's is never touched. A file the study read did return is
+    looked up the same way when this run would PATCH or link it (it may also be
+    another study's, or share its external_id with another record); an unchanged
+    file costs nothing.
     """
     wanted = set(gwo_manifest.filepaths)
     links = study_biospecimen_genomic_files.groupby("genomic_file_id")["biospecimen_id"].agg(
@@ -86,7 +121,10 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
     seen["owner"] = OWNER_THIS_STUDY
     seen["owner_study_ids"] = [[] for _ in range(len(seen))]
     unseen = sorted(wanted - set(seen["external_id"]))
-    lookups = [] if ingest.unsafe_skip_external_id_lookups else unseen
+    touched = sorted(files_this_run_would_touch(
+        ingest, gwo_manifest, harmonized_file_s3_metadata, harmonized_file_sources, seen,
+        study_biospecimen_genomic_files, study_sequencing_experiment_genomic_files))
+    lookups = [] if ingest.unsafe_skip_external_id_lookups else unseen + touched
     ours = set(study_biospecimens["kf_id"].dropna())
     client = dataservice.get_client()
     studies_cache: dict[str, str | None] = {}
@@ -111,13 +149,15 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
     results = client.map_concurrently(lookup, lookups)
     progress.finish()
     found = pd.DataFrame.from_records([record for records in results for record in records])
-    existing = pd.concat([seen, found], ignore_index=True) if len(found) else seen
+    # A looked-up record's classification (all of its links) wins over the study read's.
+    existing = pd.concat([found, seen], ignore_index=True) if len(found) else seen
     existing = existing.drop_duplicates("kf_id").reset_index(drop=True)
     owners = existing["owner"].value_counts()
     context.add_output_metadata({
         **frame_metadata(existing, ["kf_id", "external_id", "found_by", "owner", "created_at"]),
         "found_by_study_read": MetadataValue.int(len(seen)),
         "not_seen_by_study_read": MetadataValue.int(len(unseen)),
+        "seen_and_to_be_written": MetadataValue.int(len(touched)),
         "external_id_lookups": MetadataValue.int(len(lookups)),
         "found_by_lookup": MetadataValue.int(len(found)),
         "reused_without_links": MetadataValue.int(int(owners.get(OWNER_NONE, 0))),
@@ -155,10 +195,8 @@ def genomic_files_plan(context: AssetExecutionContext, ingest: IngestSettings,
     """Per harmonized file: create / update / unchanged, with the body to send."""
     skipped = invalid_filepaths(gwo_manifest, harmonized_file_s3_metadata, harmonized_file_sources,
                                 existing_harmonized_files, ingest.study_id)
-    rows = gwo_manifest.rows[~gwo_manifest.rows["filepath"].isin(skipped)]
-    joined = harmonized_file_sources.joined
-    joined = joined[~joined["filepath"].isin(skipped)]
-    desired = genomic_file_payloads(rows, harmonized_file_s3_metadata, inherit_access(joined))
+    _, _, desired = desired_files(gwo_manifest, harmonized_file_s3_metadata,
+                                  harmonized_file_sources, skipped)
     plan = plan_genomic_files(desired, reusable(existing_harmonized_files)).merge(
         desired[["external_id", "payload"]].rename(columns={"payload": "desired"}),
         on="external_id", how="left")

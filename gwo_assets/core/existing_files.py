@@ -62,6 +62,7 @@ def existing_file_issues(manifest: pd.DataFrame, existing: pd.DataFrame,
     ``existing`` has ``EXISTING_COLUMNS``; ``owner_study_ids`` lists the other
     studies of an ``other_study`` record (empty when they could not be named).
     """
+    existing = with_columns(existing, EXISTING_COLUMNS) if existing.empty else existing
     first_rows = manifest.sort_values("row", kind="stable").drop_duplicates("filepath")
     issues = [_other_study_issues(first_rows, existing, study_id),
               _duplicate_issues(first_rows, existing)]

@@ -8,6 +8,7 @@ runs ingest_gwo with the default config, and asserts the sandbox's stored state.
 from pathlib import Path
 
 import pytest
+import requests
 
 from gwo_assets.sandbox.dataservice import FaultConfig
 from gwo_assets.sandbox.stack import SandboxStack
@@ -122,3 +123,60 @@ def test_a_linkless_file_is_reused_by_a_dry_run_plan_too(stack, tmp_path):
     assert (row["action"], row["kf_id"]) == ("update", orphan)
     assert run_ingest(stack.info, tmp_path / "reports", dry_run=False).success
     assert assert_study_loaded(stack)[target.filepath] == orphan
+
+
+def test_a_study_file_also_linked_to_another_study_is_never_patched_or_linked(stack, tmp_path):
+    """The study read returns a file (it has one of this study's links), but it is also linked
+    to another study's biospecimen: a run that would PATCH it stops before any write."""
+    url, target = stack.info["dataservice_url"], stack.study.harmonized[0]
+    assert run_ingest(stack.info, tmp_path / "first", dry_run=False).success
+    [ours] = stored_files(url, target.filepath)
+    other = register_in_other_study(url, "s3://elsewhere/unrelated.cram")
+    assert requests.post(f"{url}/biospecimen-genomic-files", timeout=10, json={
+        "biospecimen_id": other["biospecimen_id"], "genomic_file_id": ours["kf_id"]}).ok
+    assert requests.patch(f"{url}/genomic-files/{ours['kf_id']}", timeout=10,
+                          json={"size": 1}).ok  # so the next run would PATCH it back
+    before = stored_record(url, "/genomic-files", ours["kf_id"])
+    stack.dataservice.reset_counts()
+
+    result = run_ingest(stack.info, tmp_path / "second", dry_run=False)
+
+    assert not result.success
+    assert stack.dataservice.write_count() == 0
+    evaluation = failed_check(result, "existing_files_are_reusable")
+    assert ours["kf_id"] in offending_rows(evaluation)
+    assert other["study_id"] in offending_rows(evaluation)
+    assert stored_record(url, "/genomic-files", ours["kf_id"]) == before
+
+
+def test_a_second_record_beside_a_study_file_is_reported_when_the_run_would_write(stack,
+                                                                                  tmp_path):
+    url, target = stack.info["dataservice_url"], stack.study.harmonized[0]
+    assert run_ingest(stack.info, tmp_path / "first", dry_run=False).success
+    [ours] = stored_files(url, target.filepath)
+    twin = post_orphan(url, target.filepath)
+    assert requests.patch(f"{url}/genomic-files/{ours['kf_id']}", timeout=10,
+                          json={"size": 1}).ok
+    stack.dataservice.reset_counts()
+    result = run_ingest(stack.info, tmp_path / "second", dry_run=False)
+    assert not result.success and stack.dataservice.write_count() == 0
+    rows = offending_rows(failed_check(result, "existing_files_are_reusable"))
+    assert ours["kf_id"] in rows and twin in rows
+
+
+def test_a_lost_post_never_resolves_to_another_studys_record_with_the_same_body(stack):
+    """The POST never landed, and another study holds a record whose fields equal our body:
+    the look-up must not take it (it has biospecimen links; a record just made has none)."""
+    from gwo_assets.assets.load import find_created_file
+    from gwo_assets.resources.dataservice import DataServiceResource
+
+    url, target = stack.info["dataservice_url"], stack.study.harmonized[0]
+    other = register_in_other_study(url, target.filepath)
+    body = {key: value for key, value in stored_record(url, "/genomic-files",
+                                                       other["genomic_file_id"]).items()
+            if key in ("external_id", "urls", "hashes", "size", "is_harmonized",
+                       "controlled_access", "authz")}
+    with DataServiceResource(url=url).get_client() as client:
+        assert find_created_file(client, body, known=set()) is None
+        made = client.create("/genomic-files", body, find_existing=lambda: None).record
+        assert find_created_file(client, body, known=set())["kf_id"] == made["kf_id"]
