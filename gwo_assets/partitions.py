@@ -1,13 +1,21 @@
-"""PLACEHOLDER (branch issue-12-cli) for main's "Partitions per study" commit: the same API,
-so the CLI and the inbox sensor can be built against it. Main's version replaces this file."""
+"""One partition per study: each study's runs, materializations and check results side by side.
+
+The ingest assets are partitioned by ``gwo_study`` (dynamic: its keys are study kf_ids).
+Keys are registered automatically on every path, so nobody adds one by hand: the run's
+``ingest`` resource registers its own study when it starts (``dagster job execute --tags
+'{"dagster/partition": "SD_..."}'``, ``gwo ingest``), the instance's run coordinator
+registers it for runs launched from the UI or GraphQL (taking the study from the run config
+when no partition was picked), and the inbox sensor requests it with its run.
+"""
 
 from dagster import DagsterInstance, DynamicPartitionsDefinition
 
 STUDY_PARTITIONS = DynamicPartitionsDefinition(name="gwo_study")
+PARTITION_TAG = "dagster/partition"
 
 
 def register_study(instance: DagsterInstance, study_id: str) -> bool:
-    """Add ``study_id`` as a partition key unless it is there; True when it was added."""
+    """Add the study's partition key if it is missing; True when it was added."""
     if instance.has_dynamic_partition(STUDY_PARTITIONS.name, study_id):
         return False
     instance.add_dynamic_partitions(STUDY_PARTITIONS.name, [study_id])

@@ -12,6 +12,7 @@ import requests
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from gwo_assets.definitions import defs
+from gwo_assets.partitions import register_study
 
 
 def run_config(info: dict, *, dry_run: bool, report_dir: Path, manifest: str | None = None,
@@ -32,12 +33,20 @@ def run_config(info: dict, *, dry_run: bool, report_dir: Path, manifest: str | N
     }}
 
 
+def execute_ingest(job: Any, config: dict, instance: DagsterInstance) -> ExecuteInProcessResult:
+    """``job`` in process for the study of ``config``'s partition, registered first (as the
+    run coordinator, the sensor and ``gwo ingest`` do on a real instance)."""
+    study = config["resources"]["ingest"]["config"]["study_id"]
+    register_study(instance, study)
+    return job.execute_in_process(run_config=config, instance=instance, partition_key=study,
+                                  raise_on_error=False)
+
+
 def run_ingest(info: dict, report_dir: Path, *, dry_run: bool,
                instance: DagsterInstance | None = None, **options: Any) -> ExecuteInProcessResult:
-    job = defs.resolve_job_def("ingest_gwo")
-    return job.execute_in_process(
-        run_config=run_config(info, dry_run=dry_run, report_dir=report_dir, **options),
-        instance=instance or DagsterInstance.ephemeral(), raise_on_error=False)
+    return execute_ingest(defs.resolve_job_def("ingest_gwo"),
+                          run_config(info, dry_run=dry_run, report_dir=report_dir, **options),
+                          instance or DagsterInstance.ephemeral())
 
 
 def list_all(base_url: str, endpoint: str, **params: str) -> list[dict]:
@@ -112,3 +121,12 @@ def register_in_other_study(base_url: str, filepath: str) -> dict:
 def stored_record(base_url: str, endpoint: str, kf_id: str) -> dict:
     """One record as the DataService answers it (to compare before/after byte for byte)."""
     return requests.get(f"{base_url}{endpoint}/{kf_id}", timeout=10).json()["results"]
+
+
+def execute_command(config_path: Path, study_id: str, job: str = "ingest_gwo") -> list[str]:
+    """`dagster job execute` as documented: the study's partition named by its tag."""
+    import json
+    import sys
+
+    return [sys.executable, "-m", "dagster", "job", "execute", "-m", "gwo_assets", "-j", job,
+            "-c", str(config_path), "--tags", json.dumps({"dagster/partition": study_id})]

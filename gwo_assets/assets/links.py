@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetExecutionContext, MetadataValue, asset, asset_check
 
+from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.assets.step_helpers.check_results import issues_check_result
 from gwo_assets.assets.manifest import GwoManifest
 from gwo_assets.assets.step_helpers.metadata import counts_md, frame_metadata
@@ -25,7 +26,7 @@ class HarmonizedFileSources:
     issues: pd.DataFrame
 
 
-@asset(group_name="links", compute_kind="pandas")
+@asset(partitions_def=STUDY_PARTITIONS, group_name="links", compute_kind="pandas")
 def study_source_files(context: AssetExecutionContext, study_genomic_files: pd.DataFrame,
                        study_sequencing_experiments: pd.DataFrame,
                        study_sequencing_experiment_genomic_files: pd.DataFrame,
@@ -44,7 +45,7 @@ def study_source_files(context: AssetExecutionContext, study_genomic_files: pd.D
     return sources
 
 
-@asset(group_name="links", compute_kind="pandas")
+@asset(partitions_def=STUDY_PARTITIONS, group_name="links", compute_kind="pandas")
 def harmonized_file_sources(context: AssetExecutionContext, gwo_manifest: GwoManifest,
                             study_source_files: pd.DataFrame,
                             study_biospecimens: pd.DataFrame) -> HarmonizedFileSources:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 from dagster import AssetExecutionContext, Failure, MetadataValue, asset
 
+from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.assets.step_helpers.artifacts import run_dir, write_csv
 from gwo_assets.assets.step_helpers.metadata import counts_md, frame_metadata
 from gwo_assets.assets.plans import biospecimen_links_plan, experiment_links_plan
@@ -127,7 +128,8 @@ def finish_load(context: AssetExecutionContext, ingest: IngestSettings, name: st
     return results
 
 
-@asset(group_name="load", compute_kind="dataservice", pool="gwo_dataservice_writes",
+@asset(partitions_def=STUDY_PARTITIONS, group_name="load", compute_kind="dataservice",
+       pool="gwo_dataservice_writes",
        deps=[biospecimen_links_plan, experiment_links_plan])
 def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
                   dataservice: DataServiceResource, genomic_files_plan: pd.DataFrame,
@@ -184,7 +186,8 @@ def load_links(context: AssetExecutionContext, ingest: IngestSettings,
                        ["external_id", "genomic_file_id", target, "action", "kf_id", "status"])
 
 
-@asset(group_name="load", compute_kind="dataservice", pool="gwo_dataservice_writes")
+@asset(partitions_def=STUDY_PARTITIONS, group_name="load", compute_kind="dataservice",
+       pool="gwo_dataservice_writes")
 def biospecimen_genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
                               dataservice: DataServiceResource, biospecimen_links_plan: pd.DataFrame,
                               genomic_files: pd.DataFrame) -> pd.DataFrame:
@@ -195,7 +198,8 @@ def biospecimen_genomic_files(context: AssetExecutionContext, ingest: IngestSett
                       "biospecimen_genomic_files")
 
 
-@asset(group_name="load", compute_kind="dataservice", pool="gwo_dataservice_writes",
+@asset(partitions_def=STUDY_PARTITIONS, group_name="load", compute_kind="dataservice",
+       pool="gwo_dataservice_writes",
        deps=[biospecimen_genomic_files])
 def sequencing_experiment_genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
                                         dataservice: DataServiceResource,

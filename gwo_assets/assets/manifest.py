@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetExecutionContext, Failure, MetadataValue, asset, asset_check
 
+from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.assets.step_helpers.check_results import issues_check_result
 from gwo_assets.assets.step_helpers.metadata import frame_metadata
 from gwo_assets.core.s3_uris import is_s3_uri
@@ -60,7 +61,7 @@ def load_gwo_manifest(location: str, s3: S3Resource) -> GwoManifest:
                        rows=drop_duplicate_rows(rows), issues=issues)
 
 
-@asset(group_name="manifest", compute_kind="pandas")
+@asset(partitions_def=STUDY_PARTITIONS, group_name="manifest", compute_kind="pandas")
 def gwo_manifest(context: AssetExecutionContext, ingest: IngestSettings, s3: S3Resource) -> GwoManifest:
     """The GWO manifest, normalized: headers, kf_id case, one row per biospecimen."""
     try:

@@ -8,6 +8,7 @@ import pandas as pd
 from dagster import (AssetCheckExecutionContext, AssetExecutionContext, AssetIn, MetadataValue,
                      asset, asset_check)
 
+from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.assets.step_helpers.check_results import issues_check_result, warning_check_result
 from gwo_assets.assets.links import HarmonizedFileSources
 from gwo_assets.assets.manifest import GwoManifest
@@ -63,7 +64,7 @@ def _owner_studies(client: DataServiceClient, biospecimen_ids: list[str],
     return sorted(studies)
 
 
-@asset(group_name="plans", compute_kind="dataservice")
+@asset(partitions_def=STUDY_PARTITIONS, group_name="plans", compute_kind="dataservice")
 def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSettings,
                               dataservice: DataServiceResource, gwo_manifest: GwoManifest,
                               study_genomic_files: pd.DataFrame, study_biospecimens: pd.DataFrame,
@@ -146,7 +147,7 @@ def existing_files_are_reusable(context: AssetCheckExecutionContext, ingest: Ing
                                what="Existing DataService files")
 
 
-@asset(group_name="plans", compute_kind="pandas")
+@asset(partitions_def=STUDY_PARTITIONS, group_name="plans", compute_kind="pandas")
 def genomic_files_plan(context: AssetExecutionContext, ingest: IngestSettings,
                        gwo_manifest: GwoManifest, harmonized_file_s3_metadata: pd.DataFrame,
                        harmonized_file_sources: HarmonizedFileSources,
@@ -195,7 +196,7 @@ def _known_file_ids(genomic_files_plan: pd.DataFrame) -> pd.DataFrame:
     return known[["external_id", "kf_id"]]
 
 
-@asset(group_name="plans", compute_kind="pandas")
+@asset(partitions_def=STUDY_PARTITIONS, group_name="plans", compute_kind="pandas")
 def biospecimen_links_plan(context: AssetExecutionContext, gwo_manifest: GwoManifest,
                            genomic_files_plan: pd.DataFrame,
                            study_biospecimen_genomic_files: pd.DataFrame) -> pd.DataFrame:
@@ -210,7 +211,7 @@ def biospecimen_links_plan(context: AssetExecutionContext, gwo_manifest: GwoMani
     return plan
 
 
-@asset(group_name="plans", compute_kind="pandas")
+@asset(partitions_def=STUDY_PARTITIONS, group_name="plans", compute_kind="pandas")
 def experiment_links_plan(context: AssetExecutionContext, harmonized_file_sources: HarmonizedFileSources,
                           genomic_files_plan: pd.DataFrame,
                           study_sequencing_experiment_genomic_files: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import pandas as pd
 from dagster import (AssetExecutionContext, DagsterEventType, DagsterInstance, HookContext,
                      MetadataValue, asset, failure_hook)
 
+from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.assets.step_helpers.artifacts import run_dir, write_json
 from gwo_assets.assets.load import sequencing_experiment_genomic_files
 from gwo_assets.assets.step_helpers.metadata import markdown_table
@@ -183,7 +184,7 @@ def summary_line(report: dict[str, Any]) -> str:
             + "; ".join(parts) + f". Report: {report['folder']}/report.md")
 
 
-@asset(group_name="report", deps=[sequencing_experiment_genomic_files])
+@asset(partitions_def=STUDY_PARTITIONS, group_name="report", deps=[sequencing_experiment_genomic_files])
 def ingest_report(context: AssetExecutionContext, ingest: IngestSettings,
                   dataservice: DataServiceResource) -> None:
     """report.json + report.md for this run; the markdown shows here in the UI."""

@@ -4,6 +4,7 @@ import pandas as pd
 from dagster import (AssetCheckExecutionContext, AssetExecutionContext, AssetIn, Failure,
                      MetadataValue, asset, asset_check)
 
+from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.assets.step_helpers.check_results import ISSUE_COLUMNS, issues_check_result
 from gwo_assets.assets.manifest import GwoManifest
 from gwo_assets.assets.step_helpers.metadata import counts_md, frame_metadata
@@ -12,7 +13,7 @@ from gwo_assets.errors import S3AccessError
 from gwo_assets.resources.run_settings import IngestSettings
 from gwo_assets.resources.s3 import S3Resource, scrape_objects
 
-@asset(group_name="s3", compute_kind="s3")
+@asset(partitions_def=STUDY_PARTITIONS, group_name="s3", compute_kind="s3")
 def harmonized_file_s3_metadata(context: AssetExecutionContext, s3: S3Resource,
                                 gwo_manifest: GwoManifest) -> pd.DataFrame:
     """One row per harmonized file: exists, size, ETag, md5, checksums, storage class."""

@@ -13,6 +13,7 @@ import pandas as pd
 from dagster import (AssetExecutionContext, AssetOut, Failure, MetadataValue, Output, asset,
                      multi_asset)
 
+from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.assets.step_helpers.metadata import frame_metadata
 from gwo_assets.assets.step_helpers.progress import Progress
 from gwo_assets.errors import ConcurrentLoadError, DataServiceError
@@ -70,7 +71,7 @@ def read_study_table(context: AssetExecutionContext, client: DataServiceClient,
     }
 
 
-@asset(group_name="study_tables", compute_kind="dataservice")
+@asset(partitions_def=STUDY_PARTITIONS, group_name="study_tables", compute_kind="dataservice")
 def kf_study(context: AssetExecutionContext, ingest: IngestSettings,
              dataservice: DataServiceResource) -> dict:
     """The study record: the run stops here when the study does not exist.
@@ -122,7 +123,7 @@ STUDY_TABLES: dict[str, tuple[str, str]] = {
 }
 
 
-@multi_asset(
+@multi_asset(partitions_def=STUDY_PARTITIONS, 
     name="study_tables", deps=[kf_study], can_subset=True, compute_kind="dataservice",
     outs={name: AssetOut(group_name="study_tables", description=description, is_required=False)
           for name, (_, description) in STUDY_TABLES.items()})

@@ -9,12 +9,37 @@ from pydantic import Field, field_validator
 
 from gwo_assets.core.kf_ids import normalize_kf_id, validate_kf_id
 from gwo_assets.core.s3_uris import is_s3_uri
+from gwo_assets.partitions import PARTITION_TAG, register_study
+
+
+def resolve_study(partition: str, configured: str) -> str:
+    """The run's study: its partition key (``study_id`` from config, when also set, must
+    agree). A run without a partition is refused before any step: every ingest asset is
+    partitioned by study."""
+    partition = normalize_kf_id(partition) if partition else ""
+    if not partition:
+        named = configured or "SD_..."
+        raise dg.Failure(
+            f"ingest_gwo runs one study's partition, and this run has none: run `gwo ingest "
+            f"{named} MANIFEST`, `dg launch --job ingest_gwo --partition {named} ...`, "
+            f"`dagster job execute ... --tags '{{\"dagster/partition\": \"{named}\"}}'`, or "
+            "pick the partition in the Launchpad", allow_retries=False)
+    validate_kf_id(partition, "SD")
+    if configured and configured != partition:
+        raise dg.Failure(
+            f"The run's partition is {partition} but ingest.study_id is {configured}: they must "
+            "name the same study (drop study_id from the run config, or pick its partition)",
+            allow_retries=False)
+    return partition
 
 
 class IngestSettings(dg.ConfigurableResource):
     """What to ingest for which study, and whether to write at all."""
 
-    study_id: str = Field(description="Kids First study kf_id, e.g. SD_0A1B2C3D.")
+    study_id: str = Field(
+        default="",
+        description="Kids First study kf_id, e.g. SD_0A1B2C3D. Optional: the run's partition "
+                    "(the study) names it; when both are given they must agree.")
     manifest: str = Field(description="GWO manifest: a local path or an s3://bucket/key URI.")
     dry_run: bool = Field(
         default=True,
@@ -43,7 +68,19 @@ class IngestSettings(dg.ConfigurableResource):
     @field_validator("study_id")
     @classmethod
     def _study_id_is_a_kf_id(cls, value: str) -> str:
-        return validate_kf_id(normalize_kf_id(value), "SD")
+        value = normalize_kf_id(value)
+        return validate_kf_id(value, "SD") if value else value
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """The study is the run's partition: check it against ``study_id`` if that is set too,
+        register the partition key (so no user ever adds one), and make ``study_id`` the
+        study for every step."""
+        run = context.dagster_run
+        partition = (run.tags.get(PARTITION_TAG) if run is not None else None) or ""
+        study = resolve_study(partition, self.study_id)
+        if context.instance is not None:
+            register_study(context.instance, study)
+        object.__setattr__(self, "study_id", study)  # a frozen model: resolved once, per run
 
     @field_validator("manifest")
     @classmethod

@@ -27,8 +27,16 @@ def sandbox_env(info: dict) -> dict[str, str]:
     return env
 
 
-def run_job(config_path: Path, env: dict[str, str]) -> int:
-    command = [str(DG), "launch", "--job", "ingest_gwo", "--config", str(config_path)]
+def run_job(config_path: Path, study_id: str, env: dict[str, str]) -> int:
+    """`dg launch` for the study's partition (dg validates the key: register it first)."""
+    from dagster import DagsterInstance
+
+    from gwo_assets.partitions import register_study
+
+    with DagsterInstance.get() as instance:
+        register_study(instance, study_id)
+    command = [str(DG), "launch", "--job", "ingest_gwo", "--partition", study_id,
+               "--config", str(config_path)]
     return subprocess.run(command, env=env, cwd=REPO).returncode
 
 
@@ -59,8 +67,9 @@ def main() -> int:
             config_path = workdir / f"run_{'dry' if dry_run else 'real'}.yaml"
             config = render_run_config(info, dry_run=dry_run, report_dir=report_dir)
             config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-            print(f"\n== {label}: dg launch --job ingest_gwo --config {config_path}")
-            code = run_job(config_path, env)
+            print(f"\n== {label}: dg launch --job ingest_gwo --partition {info['study_id']} "
+                  f"--config {config_path}")
+            code = run_job(config_path, info["study_id"], env)
             outcomes.append((label, code, newest_report(report_dir)))
         for label, code, report in outcomes:
             print_summary(f"{label} (exit code {code})", report)

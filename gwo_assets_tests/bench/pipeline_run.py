@@ -24,7 +24,7 @@ from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
 from gwo_assets.definitions import defs
 from gwo_assets_tests.bench.host import DataServiceProcess
-from gwo_assets_tests.support import run_config
+from gwo_assets_tests.support import execute_ingest, run_config
 
 QUIET_LOGGERS = {"console": {"config": {"log_level": "WARNING"}}}
 STEP_END = {DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
@@ -109,8 +109,7 @@ def run_pipeline(label: str, dataservice: DataServiceProcess, s3_endpoint_url: s
     client_cpu = time.process_time()
     with RssSampler() as rss:
         started = time.perf_counter()
-        result = defs.resolve_job_def("ingest_gwo").execute_in_process(
-            run_config=config, instance=instance, raise_on_error=False)
+        result = execute_ingest(defs.resolve_job_def("ingest_gwo"), config, instance)
         seconds = time.perf_counter() - started
     client_cpu = time.process_time() - client_cpu
     server_cpu = dataservice.cpu_seconds() - server_cpu

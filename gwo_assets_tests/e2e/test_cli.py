@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from gwo_assets_tests.e2e.conftest import REPO
-from gwo_assets_tests.support import run_config
+from gwo_assets_tests.support import execute_command, run_config
 
 pytestmark = pytest.mark.e2e
 
@@ -18,8 +18,8 @@ def execute(config: dict, env: dict, tmp_path) -> subprocess.CompletedProcess:
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(config))
     return subprocess.run(
-        [sys.executable, "-m", "dagster", "job", "execute", "-m", "gwo_assets", "-j", "ingest_gwo",
-         "-c", str(path)], env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+        execute_command(path, config["resources"]["ingest"]["config"]["study_id"]), env=env,
+        cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
 def test_cli_dry_run_then_real_run(stack, process_env, tmp_path):
@@ -68,8 +68,17 @@ def test_dg_launch_dry_run_as_documented_prints_no_deprecation_warning(stack, pr
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(run_config(stack.info, dry_run=True,
                                               report_dir=tmp_path / "reports")))
+    # dg validates the partition key before the run exists: the study's partition must be
+    # registered already (by `gwo ingest`, the inbox sensor, the UI, or an earlier run).
+    registered = subprocess.run(
+        [sys.executable, "-c", "import sys; from dagster import DagsterInstance; "
+         "from gwo_assets.partitions import register_study; "
+         "register_study(DagsterInstance.get(), sys.argv[1])", stack.info["study_id"]],
+        env=process_env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert registered.returncode == 0, registered.stderr[-2000:]
     stack.dataservice.reset_counts()
-    result = dg("launch", "--job", "ingest_gwo", "--config", str(path), env=process_env)
+    result = dg("launch", "--job", "ingest_gwo", "--partition", stack.info["study_id"],
+                "--config", str(path), env=process_env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "GWO ingest SUCCESS (dry run)" in result.stderr
     assert stack.dataservice.write_count() == 0

@@ -17,7 +17,7 @@ from gwo_assets_tests.assets.test_ingest_job import assert_study_loaded
 from gwo_assets_tests.e2e.conftest import REPO
 from gwo_assets_tests.reliability.conftest import (assert_no_duplicates, expected_counts,
                                                    stored_counts)
-from gwo_assets_tests.support import run_config
+from gwo_assets_tests.support import execute_command, run_config
 
 pytestmark = pytest.mark.e2e
 LOCK_MESSAGE = "Another ingest_gwo or undo_gwo run is loading"
@@ -29,9 +29,8 @@ def start(config: dict, env: dict, tmp_path: Path, name: str) -> subprocess.Pope
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
     return subprocess.Popen(
-        [sys.executable, "-m", "dagster", "job", "execute", "-m", "gwo_assets", "-j", "ingest_gwo",
-         "-c", str(path)], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        execute_command(path, config["resources"]["ingest"]["config"]["study_id"]), env=env,
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def finish(process: subprocess.Popen) -> tuple[int, str]:

@@ -25,7 +25,7 @@ from gwo_assets_tests.reliability.test_interrupted_run import (KILL_AFTER_POSTS,
                                                               writes_settled)
 from gwo_assets_tests.reliability.conftest import (assert_no_duplicates, expected_counts,
                                                    stored_counts)
-from gwo_assets_tests.support import report_json
+from gwo_assets_tests.support import execute_command, report_json
 
 pytestmark = pytest.mark.e2e
 
@@ -84,8 +84,8 @@ def test_a_killed_holder_never_blocks_the_study_and_another_host_completes_it(st
     stack.dataservice.set_faults(FaultConfig(latency_ms=100, methods=("POST",)))
     stack.dataservice.reset_counts()
     killed = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "job", "execute", "-m", "gwo_assets", "-j",
-         "ingest_gwo", "-c", str(write_config(config, tmp_path))], env=hosts[0], cwd=REPO,
+        execute_command(write_config(config, tmp_path), stack.info["study_id"]), env=hosts[0],
+        cwd=REPO,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 300

@@ -17,16 +17,16 @@ from dagster import DagsterInstance, HookContext, success_hook
 from gwo_assets.definitions import defs
 from gwo_assets_tests.errors import (check_evaluations, failure_messages, file_rows, has_issue,
                                      offending_rows, read_report, step_events, write_manifest)
-from gwo_assets_tests.support import link_id, list_all, run_config, stored_files
+from gwo_assets_tests.support import execute_ingest, link_id, list_all, run_config, stored_files
 
 LAST_LOAD_STEP = "sequencing_experiment_genomic_files"
 
 
 def run_with_hook(info: dict, report_dir, manifest, hook) -> object:
     job = defs.resolve_job_def("ingest_gwo").with_hooks({hook})
-    return job.execute_in_process(
-        run_config=run_config(info, dry_run=False, report_dir=report_dir, manifest=str(manifest)),
-        instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    return execute_ingest(
+        job, run_config(info, dry_run=False, report_dir=report_dir, manifest=str(manifest)),
+        DagsterInstance.ephemeral())
 
 
 def one_file(url: str, external_id: str) -> dict:

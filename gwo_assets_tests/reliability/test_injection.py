@@ -16,7 +16,7 @@ import responses
 
 from gwo_assets.core.s3_uris import parse_s3_uri
 from gwo_assets.resources.dataservice_client import DataServiceClient
-from gwo_assets.resources.run_settings import IngestSettings
+from gwo_assets.resources.run_settings import IngestSettings, resolve_study
 from gwo_assets.resources.s3 import S3Resource, scrape_objects
 from gwo_assets_tests.support import run_ingest
 
@@ -70,10 +70,12 @@ def test_a_kf_id_with_a_trailing_newline_is_refused(client, mocked):
 
 
 @pytest.mark.parametrize("study_id", ["SD_../../x", "SD_0A1B2C3D?x=1", "SD_0A1B2C3D/..",
-                                      "SD_0A1B2C3D&kf_id=GF_0A1B2C3D", "GF_0A1B2C3D", ""])
+                                      "SD_0A1B2C3D&kf_id=GF_0A1B2C3D", "GF_0A1B2C3D"])
 def test_a_malicious_study_id_is_refused_by_the_run_settings(study_id):
     with pytest.raises(ValueError, match="SD kf_id"):
         IngestSettings(study_id=study_id, manifest="m.tsv")
+    with pytest.raises(ValueError, match="SD kf_id"):  # the same rule for a partition key
+        resolve_study(study_id, "")
 
 
 def test_a_malicious_study_id_stops_the_job_before_any_request(stack, tmp_path):

@@ -32,7 +32,8 @@ from gwo_assets_tests.assets.test_ingest_job import assert_study_loaded
 from gwo_assets_tests.e2e.conftest import REPO
 from gwo_assets_tests.reliability.conftest import (assert_no_duplicates, expected_counts,
                                                    stored_counts)
-from gwo_assets_tests.support import list_all, report_json, run_config, run_ingest, stored_files
+from gwo_assets_tests.support import (execute_command, list_all, report_json, run_config,
+                                      run_ingest, stored_files)
 
 SLOW_POSTS = FaultConfig(latency_ms=100, methods=("POST",))
 KILL_AFTER_POSTS = 20  # more than one round of max_concurrency (16): some answered, some in flight
@@ -42,8 +43,7 @@ STEPS = ("genomic_files", "biospecimen_genomic_files", "sequencing_experiment_ge
 def cli_command(config: dict, tmp_path: Path, name: str) -> list[str]:
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
-    return [sys.executable, "-m", "dagster", "job", "execute", "-m", "gwo_assets",
-            "-j", "ingest_gwo", "-c", str(path)]
+    return execute_command(path, config["resources"]["ingest"]["config"]["study_id"])
 
 
 def wait_until(condition: Callable[[], bool], what: str, limit: float = 60.0) -> None:

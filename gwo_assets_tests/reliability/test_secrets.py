@@ -27,7 +27,7 @@ from gwo_assets import definitions
 from gwo_assets.sandbox.dataservice import FaultConfig
 from gwo_assets.sandbox.stack import SandboxStack
 from gwo_assets_tests.e2e.conftest import REPO
-from gwo_assets_tests.support import run_config, run_ingest
+from gwo_assets_tests.support import execute_command, execute_ingest, run_config, run_ingest
 
 TOKEN = "sentinel-token-7c1d9e"
 AWS_SECRET = "sentinel-aws-secret-4b2f0a"
@@ -103,9 +103,8 @@ def test_in_process_run_never_shows_the_token_or_aws_secret(stack, sentinel_env,
     stack.dataservice.set_faults(faults)
     received_headers.clear()
     with DagsterInstance.ephemeral() as instance:
-        result = defs.resolve_job_def("ingest_gwo").execute_in_process(
-            run_config=config_without_dataservice(stack, reports), instance=instance,
-            raise_on_error=False)
+        result = execute_ingest(defs.resolve_job_def("ingest_gwo"),
+                                config_without_dataservice(stack, reports), instance)
         stored_events = [serialize_value(entry) for entry in instance.all_logs(result.run_id)]
         stored_run = serialize_value(instance.get_run_by_id(result.run_id))
     stack.dataservice.set_faults(None)
@@ -133,8 +132,8 @@ def execute_cli(config: dict, env: dict, tmp_path: Path, name: str) -> subproces
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
     return subprocess.run(
-        [sys.executable, "-m", "dagster", "job", "execute", "-m", "gwo_assets", "-j", "ingest_gwo",
-         "-c", str(path)], env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+        execute_command(path, config["resources"]["ingest"]["config"]["study_id"]), env=env,
+        cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.e2e
@@ -177,8 +176,8 @@ def test_a_run_config_that_sets_the_url_still_sends_the_environment_token(token_
     config = run_config(token_stack.info, dry_run=False, report_dir=reports)
     assert config["resources"]["dataservice"]["config"] == {"url": token_stack.info["dataservice_url"]}
     with DagsterInstance.ephemeral() as instance:
-        result = load_definitions().resolve_job_def("ingest_gwo").execute_in_process(
-            run_config=config, instance=instance, raise_on_error=False)
+        result = execute_ingest(load_definitions().resolve_job_def("ingest_gwo"), config,
+                                instance)
         events = "\n".join(serialize_value(entry) for entry in instance.all_logs(result.run_id))
     output = capfd.readouterr()
     assert result.success
