@@ -31,7 +31,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 URL_ENV = "KF_DATASERVICE_URL"
-PARTITION_TAG = "dagster/partition"
 
 
 class UsageError(Exception):
@@ -157,7 +156,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     from dagster._core.definitions.reconstruct import ReconstructableRepository
     from dagster._core.errors import DagsterError
 
-    from gwo_assets.partitions import register_study
+    from gwo_assets.partitions import PARTITION_TAG, register_study
     from gwo_assets.resources.dataservice_client import public_url
 
     ingest = config["resources"]["ingest"]["config"]

@@ -5,7 +5,7 @@ partition, and the partition is registered."""
 import shutil
 
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from gwo_assets.cli import EXIT_FAILED, EXIT_OK, main
 from gwo_assets.partitions import STUDY_PARTITIONS
@@ -53,6 +53,8 @@ def test_dry_run_then_write_on_the_users_instance(stack, dagster_home, tmp_path,
     with DagsterInstance.get() as instance:
         runs = instance.get_runs()
         assert instance.has_dynamic_partition(STUDY_PARTITIONS.name, study)
+        latest = instance.get_latest_materialization_event(AssetKey("gwo_manifest"))
+    assert latest.dagster_event.partition == study and latest.run_id == runs[0].run_id
     assert [run.job_name for run in runs] == ["ingest_gwo", "ingest_gwo"]
     assert all(run.status == DagsterRunStatus.SUCCESS for run in runs)
     assert all(run.tags["dagster/partition"] == study for run in runs)
