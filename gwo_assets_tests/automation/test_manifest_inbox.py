@@ -9,11 +9,13 @@ import pytest
 from dagster import DagsterInstance, SkipReason, build_sensor_context
 
 from gwo_assets.automation.inbox import INBOX_ENV
-from gwo_assets.automation.manifest_inbox import gwo_manifest_inbox
+from gwo_assets.automation.manifest_inbox import REPORT_DIR_ENV, gwo_manifest_inbox
+from gwo_assets.definitions import defs
 from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.resources.dataservice import DataServiceResource
 from gwo_assets.resources.s3 import S3Resource
 from gwo_assets.sandbox.stack import SandboxStack
+from gwo_assets_tests.support import report_json
 
 UNKNOWN_BIOSPECIMEN = "BS_ZZZZZZZZ"
 
@@ -90,6 +92,31 @@ def test_a_manifest_dropped_in_a_local_inbox_gets_one_dry_run_of_its_study(
     assert changed.partition_key == study and changed.run_key != request.run_key
 
 
+def test_the_requested_dry_run_runs_for_the_study_and_writes_nothing(
+        stack, resources, tmp_path, monkeypatch):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(stack.study.manifest, inbox / "gwo.tsv")
+    monkeypatch.setenv(INBOX_ENV, str(inbox))
+    monkeypatch.setenv(REPORT_DIR_ENV, str(tmp_path / "reports"))
+    monkeypatch.setenv("KF_DATASERVICE_URL", stack.info["dataservice_url"])  # as on the daemon
+    sensor = Sensor(resources)
+    result = sensor.tick()
+    (request,) = result.run_requests
+    for partitions in result.dynamic_partitions_requests:  # what the daemon does with them
+        sensor.instance.add_dynamic_partitions(partitions.partitions_def_name,
+                                               list(partitions.partition_keys))
+    stack.dataservice.reset_counts()
+    run = defs.resolve_job_def("ingest_gwo").execute_in_process(
+        run_config=request.run_config, partition_key=request.partition_key, tags=request.tags,
+        instance=sensor.instance, raise_on_error=False)
+    assert run.success
+    assert stack.dataservice.write_count() == 0
+    report = report_json(tmp_path / "reports", run.run_id)
+    assert report["dry_run"] is True and report["study_id"] == stack.info["study_id"]
+    assert report["inputs"]["manifest_sha256"] == request.tags["gwo/manifest_sha256"]
+
+
 def test_a_manifest_in_an_s3_inbox_gets_one_dry_run(stack, resources, monkeypatch):
     client = stack.s3.client()
     client.put_object(Bucket=stack.bucket, Key="inbox/batch-1/gwo.tsv",
@@ -140,3 +167,20 @@ def test_without_the_variable_the_sensor_skips_and_says_why(resources, monkeypat
     monkeypatch.delenv(INBOX_ENV, raising=False)
     result = Sensor(resources).tick()
     assert isinstance(result, SkipReason) and INBOX_ENV in result.skip_message
+
+
+def test_an_unreachable_dataservice_is_retried_on_the_next_tick(stack, resources, tmp_path,
+                                                                monkeypatch, caplog):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(stack.study.manifest, inbox / "gwo.tsv")
+    monkeypatch.setenv(INBOX_ENV, str(inbox))
+    down = {**resources, "dataservice": DataServiceResource(url="http://127.0.0.1:9",
+                                                            max_retries=0)}
+    sensor = Sensor(down, log_handler=caplog.handler)
+    with caplog.at_level(logging.WARNING):
+        assert sensor.tick().run_requests == []
+    assert any("not attributed yet" in r.getMessage() for r in caplog.records)
+    sensor.resources = resources
+    (request,) = sensor.tick().run_requests  # the bytes were not marked as handled
+    assert request.partition_key == stack.info["study_id"]
