@@ -27,7 +27,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml $(STAMP)
 	cp dagster.yaml $@
 	$(BIN)/dagster instance migrate > /dev/null
 
-## demo: sandbox up, ingest_gwo dry run then real run, summary, sandbox down
+## demo: sandbox up, a manifest in its inbox, the sensor's dry run, gwo ingest --write, summary
 demo: install
 	$(BIN)/python -m gwo_assets.sandbox.demo
 
@@ -51,10 +51,14 @@ sandbox: install
 		--dataservice-port $(DATASERVICE_PORT) --s3-port $(S3_PORT) \
 		--run-config $(SANDBOX_DIR)/run.yaml
 
-## ui: the Dagster UI on http://127.0.0.1:3000 (run `make sandbox` in another terminal first)
+## ui: the Dagster UI on http://127.0.0.1:3000 (run `make sandbox` in another terminal first);
+## the gwo_manifest_inbox sensor watches $(SANDBOX_DIR)/inbox (runs it requests read the sandbox's S3)
 ui: install
+	mkdir -p $(abspath $(SANDBOX_DIR))/inbox
 	KF_DATASERVICE_URL=http://127.0.0.1:$(DATASERVICE_PORT) AWS_ACCESS_KEY_ID=testing \
-		AWS_SECRET_ACCESS_KEY=testing \
+		AWS_SECRET_ACCESS_KEY=testing AWS_ENDPOINT_URL_S3=http://127.0.0.1:$(S3_PORT) \
+		GWO_MANIFEST_INBOX=$(abspath $(SANDBOX_DIR))/inbox \
+		GWO_INBOX_REPORT_DIR=$(abspath $(SANDBOX_DIR))/reports \
 		$(BIN)/dagster-webserver -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 clean:

@@ -7,6 +7,7 @@ from dagster import (AssetSelection, Definitions, EnvVar, define_asset_job, in_p
 
 from gwo_assets.assets import (expectations, links, load, manifest, plans, reconcile, report,
                                s3_metadata, study_tables)
+from gwo_assets.automation.manifest_inbox import gwo_manifest_inbox
 from gwo_assets.resources.dataservice import DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 from gwo_assets.resources.s3 import S3Resource
@@ -60,6 +61,8 @@ defs = Definitions(
     assets=ASSETS,
     asset_checks=CHECKS,
     jobs=[ingest_gwo, undo_gwo],
+    # A new manifest in $GWO_MANIFEST_INBOX -> a dry run of its study (never a real run).
+    sensors=[gwo_manifest_inbox],
     resources={
         # Each run's intermediate tables stay in its own process: two runs at once (of any
         # studies) can never read each other's outputs, and a re-execution replans against

@@ -1,21 +1,30 @@
-"""`make demo`: start the sandbox, run ingest_gwo as a dry run then for real, summarize, stop.
+"""`make demo`: the sandbox, a manifest dropped in its inbox, the dry run the inbox sensor
+requests, then the analyst's real run with `gwo ingest ... --write`; a summary; sandbox stopped.
 
-It drives the same CLI a user runs (`dg launch --job ingest_gwo --config ...`), with run
-configs rendered from examples/sandbox_run.yaml (gwo_assets.sandbox.run_config).
+1. the sandbox starts (`.sandbox/`: DataService, moto S3, seed 7's study SD_A4M2HB1G);
+2. its manifest is copied into the local inbox `.sandbox/inbox/SD_A4M2HB1G/`;
+3. the `gwo_manifest_inbox` sensor is evaluated once, as the daemon would (its own code,
+   through `build_sensor_context`; `dagster sensor preview -m gwo_assets gwo_manifest_inbox`
+   shows the same from a shell): one dry-run request for the study's partition;
+4. that request is launched as the daemon would launch it (`dagster job execute` with its run
+   config and tags; the study's partition registered first, as the sensor asks);
+5. the analyst read the dry run and loads: `gwo ingest SD_A4M2HB1G <manifest> --write`.
+Every run lands in the instance of `$DAGSTER_HOME` (`.dagster_home`, see `make ui`).
 """
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
-from gwo_assets.sandbox.run_config import REPO, render_run_config
+from gwo_assets.sandbox.run_config import REPO
 from gwo_assets.sandbox.stack import SandboxStack
 
-DG = Path(sys.executable).parent / "dg"  # dagster-dg-cli, installed beside this Python
+BIN = Path(sys.executable).parent  # dagster, gwo: installed beside this Python
 
 
 def sandbox_env(info: dict) -> dict[str, str]:
@@ -25,19 +34,6 @@ def sandbox_env(info: dict) -> dict[str, str]:
                AWS_DEFAULT_REGION="us-east-1", KF_DATASERVICE_URL=info["dataservice_url"])
     env.pop("KF_DATASERVICE_TOKEN", None)
     return env
-
-
-def run_job(config_path: Path, study_id: str, env: dict[str, str]) -> int:
-    """`dg launch` for the study's partition (dg validates the key: register it first)."""
-    from dagster import DagsterInstance
-
-    from gwo_assets.partitions import register_study
-
-    with DagsterInstance.get() as instance:
-        register_study(instance, study_id)
-    command = [str(DG), "launch", "--job", "ingest_gwo", "--partition", study_id,
-               "--config", str(config_path)]
-    return subprocess.run(command, env=env, cwd=REPO).returncode
 
 
 def newest_report(report_dir: Path) -> dict:
@@ -53,29 +49,89 @@ def print_summary(label: str, report: dict) -> None:
               f"unchanged {counts['unchanged']:5d}  failed {counts['failed']:5d}")
 
 
+def drop_in_inbox(inbox: Path, info: dict) -> Path:
+    """A fresh inbox holding the sandbox's manifest under its study's folder."""
+    shutil.rmtree(inbox, ignore_errors=True)
+    target = inbox / info["study_id"] / Path(info["manifest"]).name
+    target.parent.mkdir(parents=True)
+    shutil.copy(info["manifest"], target)
+    return target
+
+
+def evaluate_sensor_once(inbox: Path, info: dict, report_dir: Path) -> list:
+    """One tick of gwo_manifest_inbox on the instance of $DAGSTER_HOME; the study partitions
+    it asks for are registered (the daemon's job), the run requests returned."""
+    from dagster import DagsterInstance, build_sensor_context
+
+    from gwo_assets.automation.inbox import INBOX_ENV
+    from gwo_assets.automation.manifest_inbox import REPORT_DIR_ENV, gwo_manifest_inbox
+    from gwo_assets.partitions import register_study
+    from gwo_assets.resources.dataservice import DataServiceResource
+    from gwo_assets.resources.s3 import S3Resource
+
+    os.environ.update({INBOX_ENV: str(inbox), REPORT_DIR_ENV: str(report_dir)})
+    resources = {"dataservice": DataServiceResource(url=info["dataservice_url"]),
+                 "s3": S3Resource(endpoint_url=info["s3_endpoint_url"])}
+    with DagsterInstance.get() as instance, build_sensor_context(
+            instance=instance, resources=resources) as context:
+        result = gwo_manifest_inbox(context)
+        for request in result.dynamic_partitions_requests:
+            for study in request.partition_keys:
+                register_study(instance, study)
+    return list(result.run_requests)
+
+
+def launch_request(request, workdir: Path, env: dict[str, str]) -> int:
+    """The requested run as the daemon would start it: its run config, partition and tags."""
+    config_path = workdir / "inbox_dry_run.yaml"
+    config_path.write_text(yaml.safe_dump(request.run_config, sort_keys=False))
+    tags = {**request.tags, "dagster/partition": request.partition_key}
+    command = [str(BIN / "dagster"), "job", "execute", "-m", "gwo_assets", "-j", "ingest_gwo",
+               "-c", str(config_path), "--tags", json.dumps(tags)]
+    print(f"\n== the requested dry run: dagster job execute -m gwo_assets -j ingest_gwo "
+          f"-c {config_path} --tags '{json.dumps(tags)}'")
+    return subprocess.run(command, env=env, cwd=REPO).returncode
+
+
 def main() -> int:
     workdir = REPO / ".sandbox"
     report_dir = workdir / "reports"
     with SandboxStack(specimens=50, seed=7, workdir=workdir) as stack:
         info = stack.info
+        study = info["study_id"]
         print(f"Sandbox up: DataService {info['dataservice_url']}, S3 {info['s3_endpoint_url']}, "
-              f"study {info['study_id']}, manifest {info['manifest']}")
+              f"study {study}, manifest {info['manifest']}")
         env = sandbox_env(info)
-        stack.dataservice.reset_counts()  # count only what ingest_gwo sends
-        outcomes = []
-        for label, dry_run in (("dry run", True), ("real run", False)):
-            config_path = workdir / f"run_{'dry' if dry_run else 'real'}.yaml"
-            config = render_run_config(info, dry_run=dry_run, report_dir=report_dir)
-            config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-            print(f"\n== {label}: dg launch --job ingest_gwo --partition {info['study_id']} "
-                  f"--config {config_path}")
-            code = run_job(config_path, info["study_id"], env)
-            outcomes.append((label, code, newest_report(report_dir)))
+        stack.dataservice.reset_counts()  # count only what ingest_gwo and the sensor send
+        manifest = drop_in_inbox(workdir / "inbox", info)
+        print(f"\n== a manifest arrives in the inbox: {manifest}\n"
+              f"== gwo_manifest_inbox evaluated once (from a shell: GWO_MANIFEST_INBOX="
+              f"{workdir / 'inbox'} dagster sensor preview -m gwo_assets gwo_manifest_inbox)")
+        requests = evaluate_sensor_once(workdir / "inbox", info, report_dir)
+        for request in requests:
+            print(f"   requested: partition {request.partition_key}, run_key "
+                  f"{request.run_key[:12]}..., tags {request.tags}\n   run config:\n"
+                  + "".join(f"     {line}\n" for line in
+                            yaml.safe_dump(request.run_config, sort_keys=False).splitlines()))
+        if len(requests) != 1:
+            print(f"expected one dry-run request, the sensor made {len(requests)}")
+            return 1
+        outcomes = [("inbox dry run", launch_request(requests[0], workdir, env),
+                     newest_report(report_dir))]
+        write = [str(BIN / "gwo"), "ingest", study, str(manifest), "--write", "--report-dir",
+                 str(report_dir), "--s3-endpoint-url", info["s3_endpoint_url"]]
+        print(f"\n== the analyst read the dry run and loads it: gwo ingest {study} {manifest} "
+              f"--write --report-dir {report_dir} --s3-endpoint-url {info['s3_endpoint_url']}")
+        outcomes.append(("real run (gwo ingest --write)",
+                         subprocess.run(write, env=env, cwd=REPO).returncode,
+                         newest_report(report_dir)))
         for label, code, report in outcomes:
             print_summary(f"{label} (exit code {code})", report)
         writes = {k: v for k, v in stack.dataservice.request_counts().items()
                   if not k.startswith("GET ")}
-        print(f"\nWrites the sandbox DataService received from ingest_gwo: {writes}")
+        print(f"\nWrites the sandbox DataService received: {writes}")
+        print(f"Both runs are in the instance ({os.environ.get('DAGSTER_HOME')}): `make ui`, "
+              f"Runs, or Assets > any ingest asset > partition {study}.")
     return 0 if all(code == 0 for _, code, _ in outcomes) else 1
 
 
