@@ -18,5 +18,10 @@ def register_study(instance: DagsterInstance, study_id: str) -> bool:
     """Add the study's partition key if it is missing; True when it was added."""
     if instance.has_dynamic_partition(STUDY_PARTITIONS.name, study_id):
         return False
-    instance.add_dynamic_partitions(STUDY_PARTITIONS.name, [study_id])
+    try:
+        instance.add_dynamic_partitions(STUDY_PARTITIONS.name, [study_id])
+    except Exception:  # another run of a new study registered it a moment ago (unique key)
+        if not instance.has_dynamic_partition(STUDY_PARTITIONS.name, study_id):
+            raise
+        return False
     return True

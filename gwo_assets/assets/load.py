@@ -62,7 +62,8 @@ EXISTED = "_existed"  # marks a record a create found already there (not made by
 
 
 def execute_plan(context: AssetExecutionContext, client: DataServiceClient, plan: pd.DataFrame,
-                 write: Callable[[dict], dict], label: str) -> pd.DataFrame:
+                 write: Callable[[dict], dict], label: str, ingest: IngestSettings,
+                 ) -> pd.DataFrame:
     """Run ``write`` (-> the record as written) for every create/update row; add ``kf_id``,
     ``modified_at`` (what undo compares before it touches the record), ``status``, ``error``.
     A create that found its record already there (another writer's) becomes ``unchanged``,
@@ -75,7 +76,10 @@ def execute_plan(context: AssetExecutionContext, client: DataServiceClient, plan
     rows = results.loc[todo].to_dict("records")  # once: a per-write .loc costs client CPU
     progress = Progress(context.log, label, len(todo), unit="writes")
 
+    still_holds_lock = study_lock.watch(ingest.study_id, context.run_id)
+
     def run(row: dict) -> dict:
+        still_holds_lock()  # never write after the study lock was lost
         record = write(row)
         progress.advance()
         return record
@@ -153,7 +157,8 @@ def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
                 find_created_file(client, row["payload"], known.get(row["external_id"], set()))
             )).record
 
-        results = execute_plan(context, client, genomic_files_plan, write, "POST/PATCH /genomic-files")
+        results = execute_plan(context, client, genomic_files_plan, write, "POST/PATCH /genomic-files",
+                               ingest)
     return finish_load(context, ingest, "genomic_files", results, client, started,
                        ["external_id", "action", "kf_id", "status", "error"])
 
@@ -184,7 +189,7 @@ def load_links(context: AssetExecutionContext, ingest: IngestSettings,
                     raise
                 return {**existing, EXISTED: True}
 
-        results = execute_plan(context, client, plan, write, f"POST {endpoint}")
+        results = execute_plan(context, client, plan, write, f"POST {endpoint}", ingest)
     return finish_load(context, ingest, name, results, client, started,
                        ["external_id", "genomic_file_id", target, "action", "kf_id", "status"])
 

@@ -99,10 +99,11 @@ def _duplicate_way_out(kf_ids: list[str], expected: Expected) -> str:
             f"({', '.join(sorted(kf_ids))}); a rerun does not fix duplicates (it never adds to "
             "them): ")
     if ours:
-        return text + (f"{', '.join(ours)} created or updated by this run"
+        return text + (f"{', '.join(ours)} written (created or updated) by this run"
                        f"{f' {expected.run_id}' if expected.run_id else ''}: undo_gwo with this "
-                       f"run's report.json takes them back; the others ({', '.join(others)}) "
-                       "were there before or were written by another run at the same time")
+                       "run's report.json deletes what it created and restores what it updated; "
+                       f"the others ({', '.join(others)}) were there before or were written by "
+                       "another run at the same time")
     return text + ("none was written by this run: keep one, delete the others (undo_gwo with the "
                    "report of the run that created them)")
 

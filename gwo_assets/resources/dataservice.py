@@ -2,6 +2,7 @@
 
 import os
 from typing import Optional
+from urllib.parse import urlsplit
 
 import dagster as dg
 from pydantic import Field
@@ -18,6 +19,16 @@ from gwo_assets.resources.dataservice_client import (
 
 __all__ = ["CreateResult", "DataServiceClient", "DataServiceResource", "Outcome", "flatten_record",
            "public_url"]
+
+
+URL_ENV_VAR = "KF_DATASERVICE_URL"
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the default port made explicit."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
 
 
 class DataServiceResource(dg.ConfigurableResource):
@@ -64,8 +75,16 @@ class DataServiceResource(dg.ConfigurableResource):
 
     @property
     def effective_token(self) -> str | None:
-        """The ``token`` setting, else ``$KF_DATASERVICE_TOKEN`` (None when neither is set)."""
-        return self.token or os.environ.get(TOKEN_ENV_VAR) or None
+        """The ``token`` setting, else ``$KF_DATASERVICE_TOKEN`` - but that one only for the
+        service ``$KF_DATASERVICE_URL`` names (when set): a run config pointing ``url`` at
+        another host never receives the environment's token."""
+        if self.token:
+            return self.token
+        token = os.environ.get(TOKEN_ENV_VAR) or None
+        env_url = os.environ.get(URL_ENV_VAR)
+        if token and env_url and _origin(env_url) != _origin(self.url):
+            return None
+        return token
 
     def get_client(self) -> DataServiceClient:
         """A new pooled client; use it as a context manager so its connections close."""

@@ -29,6 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import IO, Any, Protocol
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
@@ -135,6 +136,10 @@ def acquire(instance: DagsterInstance | None, lock_dir: str | Path, study_id: st
         if held is not None:
             if held.run_id == run_id and held.lock.alive():
                 return held.lock.where
+            if held.run_id != run_id and _still_running(instance, held.run_id):
+                raise ConcurrentLoadError(
+                    f"Another ingest_gwo or undo_gwo run is loading {study_id} (run "
+                    f"{held.run_id}, in this process); wait for it to finish, then rerun")
             _release_locked(study_id)  # an earlier run of this process ended without releasing
         url = postgres_url(instance)
         lock = (_take_postgres(url, study_id) if url else
@@ -165,11 +170,33 @@ def require(study_id: str, run_id: str) -> None:
             "ended): refusing to write; rerun the whole job")
 
 
+def watch(study_id: str, run_id: str, every_seconds: float = 2.0) -> Callable[[], None]:
+    """``require`` for long write loops, at most once per ``every_seconds``: a run whose lock
+    connection dropped mid-step stops writing within seconds, not at the next step."""
+    last = [0.0]
+    guard = threading.Lock()
+
+    def check() -> None:
+        with guard:
+            if time.monotonic() - last[0] < every_seconds:
+                return
+            require(study_id, run_id)
+            last[0] = time.monotonic()
+
+    return check
+
+
 def release(study_id: str, run_id: str) -> None:
     with _guard:
         held = _held.get(study_id)
         if held is not None and held.run_id == run_id:
             _release_locked(study_id)
+
+
+def _still_running(instance: DagsterInstance | None, run_id: str) -> bool:
+    """True while the instance knows ``run_id`` as starting, started or canceling."""
+    run = instance.get_run_by_id(run_id) if instance is not None else None
+    return run is not None and run.status in ACTIVE
 
 
 def _release_locked(study_id: str) -> None:

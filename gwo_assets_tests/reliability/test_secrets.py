@@ -215,3 +215,15 @@ def test_cli_with_the_example_config_and_the_token_variable_is_authenticated(tok
     assert token_stack.dataservice.write_count() > 0
     assert_no_sentinel({"stdout": run.stdout, "stderr": run.stderr,
                         **files_text(reports, Path(env["DAGSTER_HOME"]))})
+
+
+def test_the_environment_token_only_goes_to_the_service_the_environment_names(monkeypatch):
+    from gwo_assets.resources.dataservice import DataServiceResource
+
+    monkeypatch.setenv("KF_DATASERVICE_TOKEN", TOKEN)
+    monkeypatch.setenv("KF_DATASERVICE_URL", "https://kf-api-dataservice.example.org")
+    assert DataServiceResource(url="https://kf-api-dataservice.example.org:443/").effective_token == TOKEN
+    assert DataServiceResource(url="https://attacker.example.net").effective_token is None
+    assert DataServiceResource(url="https://attacker.example.net", token="own").effective_token == "own"
+    monkeypatch.delenv("KF_DATASERVICE_URL")
+    assert DataServiceResource(url="http://127.0.0.1:5055").effective_token == TOKEN
