@@ -111,3 +111,72 @@ def test_launch_over_graphql_and_read_back_checks_and_counts(stack, webserver, t
     ints = {e["label"]: e.get("intValue") for e in materialization["metadataEntries"]}
     assert ints["planned_create"] == n_files and ints["done"] == n_files and ints["failed"] == 0
     assert stack.dataservice.request_counts().get("POST /genomic-files") == n_files
+
+
+PARTITIONS = """
+query Partitions($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) { ... on AssetNode { partitionKeys } }
+}"""
+STUDY_MATERIALIZATIONS = """
+query StudyMaterializations($key: AssetKeyInput!, $study: String!) {
+  assetOrError(assetKey: $key) { ... on Asset {
+    assetMaterializations(partitions: [$study], limit: 5) { runId partition } } }
+}"""
+STUDY_RUNS = """
+query StudyRuns($study: String!) {
+  runsOrError(filter: {tags: [{key: "gwo/study", value: $study}]}) {
+    ... on Runs { results { runId status tags { key value } } } }
+}"""
+CHECKS_OF_RUN = """
+query ChecksOfRun($key: AssetKeyInput!, $name: String!) {
+  assetCheckExecutions(assetKey: $key, checkName: $name, limit: 10) {
+    runId evaluation { success } }
+}"""
+
+
+def launch_and_wait(url: str, config: dict) -> str:
+    launched = graphql(url, LAUNCH, params={
+        "selector": {"repositoryLocationName": "gwo_assets", "repositoryName": "__repository__",
+                     "jobName": "ingest_gwo"},
+        "runConfigData": config, "mode": "default"})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status = graphql(url, RUN_STATUS, runId=run_id)["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            assert status == "SUCCESS", status
+            return run_id
+        time.sleep(1)
+    pytest.fail(f"run {run_id} did not finish")
+
+
+def test_two_studies_one_after_another_each_tell_their_own_story(stack, webserver, tmp_path):
+    """Launched as the Launchpad does (run config only, no partition picked): the coordinator
+    gives each run its study's partition; the catalog then holds both partitions, each with
+    its own materializations, check results and runs."""
+    from gwo_assets.sandbox.generator import generate_study
+
+    second = generate_study(stack.info["dataservice_url"], stack.s3.client(), stack.bucket,
+                            specimens=4, seed=53, workdir=tmp_path / "second")
+    studies = {stack.info["study_id"]: stack.info,
+               second.study_id: {**stack.info, "study_id": second.study_id,
+                                 "manifest": str(second.manifest)}}
+    runs = {study: launch_and_wait(webserver, run_config(info, dry_run=True,
+                                                         report_dir=tmp_path / "reports"))
+            for study, info in studies.items()}
+
+    for asset in ("gwo_manifest", "genomic_files_plan", "ingest_report"):
+        keys = graphql(webserver, PARTITIONS, key={"path": [asset]})["assetNodeOrError"]
+        assert set(keys["partitionKeys"]) == set(studies), asset
+    for study, run_id in runs.items():
+        events = graphql(webserver, STUDY_MATERIALIZATIONS, key={"path": ["genomic_files_plan"]},
+                         study=study)["assetOrError"]["assetMaterializations"]
+        assert [(e["runId"], e["partition"]) for e in events] == [(run_id, study)]
+        found = graphql(webserver, STUDY_RUNS, study=study)["runsOrError"]["results"]
+        assert [r["runId"] for r in found] == [run_id]
+        assert {"key": "dagster/partition", "value": study} in found[0]["tags"]
+    executions = graphql(webserver, CHECKS_OF_RUN, key={"path": ["gwo_manifest"]},
+                         name="manifest_is_well_formed")["assetCheckExecutions"]
+    assert {e["runId"] for e in executions} == set(runs.values())
+    assert all(e["evaluation"]["success"] for e in executions)
