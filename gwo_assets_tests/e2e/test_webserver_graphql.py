@@ -178,5 +178,6 @@ def test_two_studies_one_after_another_each_tell_their_own_story(stack, webserve
         assert {"key": "dagster/partition", "value": study} in found[0]["tags"]
     executions = graphql(webserver, CHECKS_OF_RUN, key={"path": ["gwo_manifest"]},
                          name="manifest_is_well_formed")["assetCheckExecutions"]
+    print("one study's story:", {"partitions": keys, "runs": runs, "checks": executions})
     assert {e["runId"] for e in executions} == set(runs.values())
     assert all(e["evaluation"]["success"] for e in executions)
