@@ -83,20 +83,7 @@ def graphql(url: str, query: str, **variables) -> dict:
 def test_launch_over_graphql_and_read_back_checks_and_counts(stack, webserver, tmp_path):
     config = run_config(stack.info, dry_run=False, report_dir=tmp_path / "reports")
     stack.dataservice.reset_counts()
-    launched = graphql(webserver, LAUNCH, params={
-        "selector": {"repositoryLocationName": "gwo_assets", "repositoryName": "__repository__",
-                     "jobName": "ingest_gwo"},
-        "runConfigData": config, "mode": "default"})["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
-    deadline = time.monotonic() + 300
-    status = None
-    while time.monotonic() < deadline:
-        status = graphql(webserver, RUN_STATUS, runId=run_id)["runOrError"]["status"]
-        if status in ("SUCCESS", "FAILURE", "CANCELED"):
-            break
-        time.sleep(1)
-    assert status == "SUCCESS"
+    run_id = launch_and_wait(webserver, config)
 
     for asset, check in (("gwo_manifest", "manifest_is_well_formed"),
                          ("sequencing_experiment_genomic_files", "load_matches_plan")):
