@@ -142,12 +142,12 @@ def acquire(instance: DagsterInstance | None, lock_dir: str | Path, study_id: st
                     f"{held.run_id}, in this process); wait for it to finish, then rerun")
             _release_locked(study_id)  # an earlier run of this process ended without releasing
         url = postgres_url(instance)
-        lock = (_take_postgres(url, study_id) if url else
-                _take_file(lock_path(lock_dir, study_id, instance), run_id))
+        lock, holder = (_take_postgres(url, study_id, run_id) if url else
+                        (_take_file(lock_path(lock_dir, study_id, instance), run_id), ""))
         if lock is None:
             raise ConcurrentLoadError(
                 f"Another ingest_gwo or undo_gwo run is loading {study_id} "
-                f"({_holders(instance, study_id, run_id, lock_dir)}); wait for it to finish "
+                f"({holder or _holders(instance, study_id, run_id, lock_dir)}); wait for it to finish "
                 "(or, if it died, until its lock is released: see README 'One load per study'), "
                 "then rerun") from None
         _held[study_id] = _Held(run_id=run_id, lock=lock)
@@ -219,7 +219,16 @@ def _take_file(path: Path, run_id: str) -> _FileLock | None:
     return _FileLock(where=f"lock file {path}", handle=handle)
 
 
-def _take_postgres(url: str, study_id: str) -> _PostgresLock | None:
+APPLICATION_NAME = "gwo_assets run {run_id}"  # on the lock's session: names the holder
+HOLDER_QUERY = """
+SELECT a.application_name, coalesce(a.client_addr::text, 'local'), a.backend_start::text
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+  AND l.classid::bigint = :high AND l.objid::bigint = :low"""
+
+
+def _take_postgres(url: str, study_id: str, run_id: str) -> tuple[_PostgresLock | None, str]:
+    """The lock on a session of its own, named after the run; else (None, who holds it)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
@@ -227,15 +236,19 @@ def _take_postgres(url: str, study_id: str) -> _PostgresLock | None:
     engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     connection = engine.connect()
     try:
-        taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+        connection.execute(text("SELECT set_config('application_name', :name, false)"),
+                           {"name": APPLICATION_NAME.format(run_id=run_id)})
+        if connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
+            return _PostgresLock(where=f"advisory lock {key} in the instance's Postgres database",
+                                 connection=connection, key=key), ""
+        holders = connection.execute(text(HOLDER_QUERY), {
+            "high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF}).all()
     except Exception:
         connection.close()
         raise
-    if not taken:
-        connection.close()
-        return None
-    return _PostgresLock(where=f"advisory lock {key} in the instance's Postgres database",
-                         connection=connection, key=key)
+    connection.close()
+    return None, "; ".join(f"held by {name or 'an unnamed session'} from {address} since {since}"
+                           for name, address, since in holders)
 
 
 def _holders(instance: DagsterInstance | None, study_id: str, run_id: str,
