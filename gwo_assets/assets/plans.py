@@ -22,6 +22,7 @@ from gwo_assets.core.existing_files import (OWNER_NONE, OWNER_OTHER_STUDY, OWNER
                                             duplicated_external_ids, existing_file_issues,
                                             foreign_biospecimens, owner_of, reusable)
 from gwo_assets.core.plan import hidden_files, plan_genomic_files, plan_links, summarize_plan
+from gwo_assets.resources.biospecimen_studies import studies_of_biospecimens
 from gwo_assets.resources.dataservice import DataServiceClient, DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 
@@ -77,19 +78,15 @@ def files_this_run_would_touch(ingest: IngestSettings, gwo_manifest: GwoManifest
     return touched
 
 
-def _owner_studies(client: DataServiceClient, biospecimen_ids: list[str],
-                   cache: dict[str, str | None]) -> list[str]:
-    """The studies of some biospecimens (biospecimen -> participant -> study), to name them."""
-    studies = set()
-    for biospecimen_id in biospecimen_ids:
-        if biospecimen_id not in cache:
-            biospecimen = client.get("/biospecimens", biospecimen_id) or {}
-            participant_id = biospecimen.get("participant_id")
-            participant = client.get("/participants", participant_id) if participant_id else None
-            cache[biospecimen_id] = (participant or {}).get("study_id")
-        if cache[biospecimen_id]:
-            studies.add(cache[biospecimen_id])
-    return sorted(studies)
+def name_other_studies(client: DataServiceClient, records: list[dict], ours: set[str]) -> None:
+    """Set ``owner_study_ids`` of each record: the studies of its foreign biospecimens, all
+    looked up in one batch (rare: only files of another study have any)."""
+    foreign = {record["kf_id"]: foreign_biospecimens(record["biospecimen_ids"], ours)
+               for record in records}
+    study_of = studies_of_biospecimens(client, [bs for ids in foreign.values() for bs in ids])
+    for record in records:
+        record["owner_study_ids"] = sorted({study_of[bs] for bs in foreign[record["kf_id"]]
+                                            if study_of.get(bs)})
 
 
 @asset(partitions_def=STUDY_PARTITIONS, group_name="plans", compute_kind="dataservice")
@@ -127,7 +124,6 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
     lookups = [] if ingest.unsafe_skip_external_id_lookups else unseen + touched
     ours = set(study_biospecimens["kf_id"].dropna())
     client = dataservice.get_client()
-    studies_cache: dict[str, str | None] = {}
     progress = Progress(context.log, "GET /genomic-files?external_id= (files not seen by study)",
                         len(lookups), unit="lookups")
 
@@ -140,15 +136,14 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
                     "/biospecimen-genomic-files", {"genomic_file_id": record["kf_id"]})
                 if link.get("biospecimen_id")})
             record["owner"] = owner_of(record["biospecimen_ids"], ours)
-            record["owner_study_ids"] = [] if record["owner"] != OWNER_OTHER_STUDY else (
-                _owner_studies(client, foreign_biospecimens(record["biospecimen_ids"], ours),
-                               studies_cache))
         progress.advance()
         return found
 
     results = client.map_concurrently(lookup, lookups)
     progress.finish()
-    found = pd.DataFrame.from_records([record for records in results for record in records])
+    records = [record for found in results for record in found]
+    name_other_studies(client, records, ours)
+    found = pd.DataFrame.from_records(records)
     # A looked-up record's classification (all of its links) wins over the study read's.
     existing = pd.concat([found, seen], ignore_index=True) if len(found) else seen
     existing = existing.drop_duplicates("kf_id").reset_index(drop=True)

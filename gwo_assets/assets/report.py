@@ -24,7 +24,7 @@ from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.assets.step_helpers.artifacts import run_dir, write_json
 from gwo_assets.assets.load import sequencing_experiment_genomic_files
 from gwo_assets.assets.step_helpers.check_results import BLOCKS_REAL_RUN
-from gwo_assets.assets.step_helpers.metadata import markdown_table
+from gwo_assets.assets.step_helpers.metadata import markdown_table, md_cell
 from gwo_assets.assets.step_helpers.problems import check_class, grouped_problems
 from gwo_assets.resources import study_lock
 from gwo_assets.resources.dataservice import DataServiceResource, public_url
@@ -210,17 +210,12 @@ def _problems_markdown(report: dict[str, Any]) -> list[str]:
             cells = [p["row"] if p["row"] is not None else "", p["column"], p["value"], p["fix"],
                      p["expected"], p["check"] + ("" if p["severity"] == "error" else " (warning)"),
                      p["dagster_check"]]
-            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+            lines.append("| " + " | ".join(md_cell(c, limit=None) for c in cells) + " |")
         more = group["errors"] + group["warnings"] - min(len(group["problems"]), INLINE_ROWS)
         if more > 0:
             lines.append(f"\n_and {more} more: see the checks' CSVs below_")
         lines.append("")
     return lines
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _csv_head_markdown(path: Path) -> str:
@@ -248,7 +243,8 @@ def summary_line(report: dict[str, Any]) -> str:
             + "; ".join(parts) + f". Report: {report['folder']}/report.md")
 
 
-@asset(partitions_def=STUDY_PARTITIONS, group_name="report", deps=[sequencing_experiment_genomic_files])
+@asset(partitions_def=STUDY_PARTITIONS, group_name="report",
+       deps=[sequencing_experiment_genomic_files])
 def ingest_report(context: AssetExecutionContext, ingest: IngestSettings,
                   dataservice: DataServiceResource) -> None:
     """report.json + report.md for this run; the markdown shows here in the UI."""

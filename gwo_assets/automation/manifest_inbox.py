@@ -22,7 +22,7 @@ from dagster import (DefaultSensorStatus, RunRequest, SensorEvaluationContext, S
                      SkipReason, sensor)
 
 from gwo_assets.automation.inbox import INBOX_ENV, Inbox, InboxCursor, InboxFile, open_inbox
-from gwo_assets.automation.study_lookup import studies_of_biospecimens
+from gwo_assets.resources.biospecimen_studies import studies_of_biospecimens
 from gwo_assets.core.manifest_study import Attribution, attribute_manifest
 from gwo_assets.errors import GwoError
 from gwo_assets.partitions import STUDY_PARTITIONS

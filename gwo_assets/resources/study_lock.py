@@ -67,7 +67,6 @@ class _FileLock:
 class _PostgresLock:
     where: str
     connection: Any
-    key: int
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def alive(self) -> bool:
@@ -240,7 +239,7 @@ def _take_postgres(url: str, study_id: str, run_id: str) -> tuple[_PostgresLock 
                            {"name": APPLICATION_NAME.format(run_id=run_id)})
         if connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
             return _PostgresLock(where=f"advisory lock {key} in the instance's Postgres database",
-                                 connection=connection, key=key), ""
+                                 connection=connection), ""
         holders = connection.execute(text(HOLDER_QUERY), {
             "high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF}).all()
     except Exception:

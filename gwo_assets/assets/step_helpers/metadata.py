@@ -17,7 +17,7 @@ def markdown_table(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:
     columns = [str(c) for c in head.columns]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for record in head.itertuples(index=False):
-        lines.append("| " + " | ".join(_md_cell(v) for v in record) + " |")
+        lines.append("| " + " | ".join(md_cell(v) for v in record) + " |")
     if len(frame) > rows:
         lines.append(f"\n_first {rows} of {len(frame)} rows_")
     return "\n".join(lines)
@@ -40,7 +40,8 @@ def counts_md(title: str, counts: dict[str, Any]) -> MetadataValue:
     return MetadataValue.md("\n".join(lines))
 
 
-def _md_cell(value: Any) -> str:
+def md_cell(value: Any, limit: int | None = 80) -> str:
+    """One markdown table cell: JSON for lists/dicts, pipes escaped, cut at ``limit``."""
     if isinstance(value, (list, dict)):
         text = json.dumps(value, sort_keys=True)
     elif value is None or (isinstance(value, float) and pd.isna(value)):
@@ -48,4 +49,4 @@ def _md_cell(value: Any) -> str:
     else:
         text = str(value)
     text = text.replace("|", "\\|").replace("\n", " ")
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if limit is None or len(text) <= limit else text[:limit - 3] + "..."
