@@ -1,9 +1,9 @@
 """Steps 1-3: the writes, in seed order: genomic files, biospecimen links, experiment links.
 
 Each load carries out its plan (unless ``dry_run``), concurrently over one pooled
-session, and records every kf_id it created or updated. A POST whose outcome is
-unknown is resolved by looking the entity up by its natural key, never re-sent
-blindly, so reruns and retries never duplicate.
+session, and records every kf_id it created or updated. What a create means (its
+identity, re-sends, lost answers) is ``resources/creates.py``'s: however late the
+DataService commits a POST, there is never a second record.
 """
 
 import time
@@ -18,35 +18,13 @@ from gwo_assets.assets.step_helpers.metadata import counts_md, frame_metadata
 from gwo_assets.assets.plans import biospecimen_links_plan, experiment_links_plan
 from gwo_assets.assets.step_helpers.progress import Progress
 from gwo_assets.core.payloads import biospecimen_link_payload, experiment_link_payload
-from gwo_assets.errors import ConcurrentLoadError, DataServiceError
-from gwo_assets.core.plan import record_matches_body
+from gwo_assets.errors import ConcurrentLoadError
 from gwo_assets.resources import study_lock
+from gwo_assets.resources.creates import Created, create_genomic_file, create_link
 from gwo_assets.resources.dataservice import DataServiceClient, DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 
 WRITE_ACTIONS = ("create", "update")
-
-
-def find_created_file(client: DataServiceClient, body: dict, known: set[str]) -> dict | None:
-    """The genomic file a POST of ``body`` whose answer was lost created, or None.
-
-    Not simply any file with that external_id (another study may hold one): a record
-    unknown before the POST (``known``: every kf_id seen for it while planning), whose
-    fields equal the body sent and which has no biospecimen link yet (a record made a
-    moment ago by this run has none; another study's has); the newest if several.
-    """
-    found = client.list_all("/genomic-files", {"external_id": body["external_id"]})
-    made = [record for record in found
-            if record.get("kf_id") not in known and record_matches_body(record, body)
-            and not client.list_all("/biospecimen-genomic-files",
-                                    {"genomic_file_id": record["kf_id"]})]
-    return max(made, key=lambda record: record.get("created_at") or "") if made else None
-
-
-def find_link(client: DataServiceClient, endpoint: str, genomic_file_id: str,
-              target: str, target_id: str) -> dict | None:
-    found = client.list_all(endpoint, {"genomic_file_id": genomic_file_id, target: target_id})
-    return found[0] if found else None
 
 
 def hold_study_lock(context: AssetExecutionContext, ingest: IngestSettings) -> None:
@@ -58,27 +36,26 @@ def hold_study_lock(context: AssetExecutionContext, ingest: IngestSettings) -> N
         raise Failure(description=str(error), allow_retries=False) from None
 
 
-EXISTED = "_existed"  # marks a record a create found already there (not made by this run)
-
-
 def execute_plan(context: AssetExecutionContext, client: DataServiceClient, plan: pd.DataFrame,
-                 write: Callable[[dict], dict], label: str, ingest: IngestSettings,
+                 write: Callable[[dict], Created], label: str, ingest: IngestSettings,
                  ) -> pd.DataFrame:
-    """Run ``write`` (-> the record as written) for every create/update row; add ``kf_id``,
-    ``modified_at`` (what undo compares before it touches the record), ``status``, ``error``.
-    A create that found its record already there (another writer's) becomes ``unchanged``,
-    so the report never claims it and undo never deletes it."""
+    """Run ``write`` for every create/update row; add ``kf_id``, ``modified_at`` (what undo
+    compares before it touches the record), ``status``, ``error`` and ``uncertain`` (answers
+    lost on the way: the read-back looks those files up by external_id too). A create that
+    found its record already there (another writer's) becomes ``unchanged``, so the report
+    never claims it and undo never deletes it."""
     results = plan.copy()
     results["status"] = results["action"].where(results["action"] == "unchanged", "pending")
     results["error"] = None
     results["modified_at"] = None
+    results["uncertain"] = 0
     todo = results.index[results["action"].isin(WRITE_ACTIONS)]
     rows = results.loc[todo].to_dict("records")  # once: a per-write .loc costs client CPU
     progress = Progress(context.log, label, len(todo), unit="writes")
 
     still_holds_lock = study_lock.watch(ingest.study_id, context.run_id)
 
-    def run(row: dict) -> dict:
+    def run(row: dict) -> Created:
         still_holds_lock()  # never write after the study lock was lost
         record = write(row)
         progress.advance()
@@ -88,10 +65,11 @@ def execute_plan(context: AssetExecutionContext, client: DataServiceClient, plan
     progress.finish()
     for index, outcome in zip(todo, outcomes):
         if outcome.error is None:
-            results.at[index, "kf_id"] = outcome.value["kf_id"]
-            results.at[index, "modified_at"] = outcome.value.get("modified_at")
+            results.at[index, "kf_id"] = outcome.value.record["kf_id"]
+            results.at[index, "modified_at"] = outcome.value.record.get("modified_at")
             results.at[index, "status"] = "done"
-            if outcome.value.get(EXISTED):
+            results.at[index, "uncertain"] = outcome.value.uncertain
+            if outcome.value.existed:
                 results.at[index, "action"] = "unchanged"
         else:
             results.at[index, "status"] = "failed"
@@ -103,6 +81,7 @@ def dry_run_results(plan: pd.DataFrame) -> pd.DataFrame:
     results = plan.copy()
     results["status"] = results["action"].where(results["action"] == "unchanged", "planned")
     results["error"] = None
+    results["uncertain"] = 0
     return results
 
 
@@ -140,7 +119,7 @@ def finish_load(context: AssetExecutionContext, ingest: IngestSettings, name: st
        deps=[biospecimen_links_plan, experiment_links_plan])
 def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
                   dataservice: DataServiceResource, genomic_files_plan: pd.DataFrame,
-                  existing_harmonized_files: pd.DataFrame) -> pd.DataFrame:
+                  ) -> pd.DataFrame:
     """Step 1: POST new harmonized files, PATCH changed ones (/genomic-files)."""
     started = time.monotonic()
     client = dataservice.get_client()
@@ -148,14 +127,11 @@ def genomic_files(context: AssetExecutionContext, ingest: IngestSettings,
         results = dry_run_results(genomic_files_plan)
     else:
         hold_study_lock(context, ingest)
-        known = existing_harmonized_files.groupby("external_id")["kf_id"].agg(set).to_dict()
 
-        def write(row: dict) -> dict:
+        def write(row: dict) -> Created:
             if row["action"] == "update":
-                return client.update("/genomic-files", row["kf_id"], row["payload"])
-            return client.create("/genomic-files", row["payload"], find_existing=lambda: (
-                find_created_file(client, row["payload"], known.get(row["external_id"], set()))
-            )).record
+                return Created(client.update("/genomic-files", row["kf_id"], row["payload"]))
+            return create_genomic_file(client, row["payload"])
 
         results = execute_plan(context, client, genomic_files_plan, write, "POST/PATCH /genomic-files",
                                ingest)
@@ -178,16 +154,9 @@ def load_links(context: AssetExecutionContext, ingest: IngestSettings,
     else:
         hold_study_lock(context, ingest)
 
-        def write(row: dict) -> dict:
-            gf_id, target_id = row["genomic_file_id"], row[target]
-            find = lambda: find_link(client, endpoint, gf_id, target, target_id)  # noqa: E731
-            try:
-                return client.create(endpoint, payload(gf_id, target_id), find_existing=find).record
-            except DataServiceError as error:
-                existing = find() if error.status == 400 and "already exists" in str(error) else None
-                if existing is None:
-                    raise
-                return {**existing, EXISTED: True}
+        def write(row: dict) -> Created:
+            body = payload(row["genomic_file_id"], row[target])
+            return create_link(client, endpoint, body, target)
 
         results = execute_plan(context, client, plan, write, f"POST {endpoint}", ingest)
     return finish_load(context, ingest, name, results, client, started,

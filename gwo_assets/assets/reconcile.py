@@ -1,7 +1,9 @@
 """Check 4: after the writes, read the study back and reconcile it with the plan.
 
 Each planned file must exist once with the planned fields, each planned link once,
-and nothing else of the study may have changed. In a dry run the expectation is
+and nothing else of the study may have changed. The run's own files are read back
+whether linked or not (``files_outside_study_read``), so a second record for one
+external_id can never pass. In a dry run the expectation is
 that nothing changed at all, so the check is meaningful in both modes.
 """
 
@@ -12,8 +14,8 @@ from gwo_assets.assets.step_helpers.check_results import issues_check_result
 from gwo_assets.assets.load import sequencing_experiment_genomic_files
 from gwo_assets.assets.study_tables import records_frame
 from gwo_assets.core.existing_files import reusable
-from gwo_assets.core.reconcile import TABLES, Expected, reconcile
-from gwo_assets.resources.dataservice import DataServiceResource
+from gwo_assets.core.reconcile import READ_BACK_BY, TABLES, Expected, reconcile
+from gwo_assets.resources.dataservice import DataServiceClient, DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
 
 ENDPOINTS = {"genomic_files": "/genomic-files",
@@ -38,6 +40,32 @@ def expected_state(dry_run: bool, file_plan: pd.DataFrame,
                     written=written, run_id=run_id)
 
 
+def files_outside_study_read(client: DataServiceClient, study_files: list[dict],
+                             file_plan: pd.DataFrame, file_results: pd.DataFrame) -> list[dict]:
+    """The run's files the study read cannot see, so that none escapes the read-back.
+
+    ``?study_id=`` only returns files with a biospecimen link: every file the run created,
+    PATCHed or reused that it did not return is read by kf_id (a primary-key read), and
+    every external_id whose create saw a lost or unclear answer is also listed without the
+    study filter, so even a record some other writer made beside it is counted.
+    """
+    seen = {record["kf_id"] for record in study_files}
+    kf_ids = set(file_plan["kf_id"].dropna()) | set(file_results["kf_id"].dropna())
+    missing = sorted(kf_ids - seen)
+    uncertain = file_results.get("uncertain", pd.Series(dtype=int)).fillna(0).astype(int) > 0
+    external_ids = sorted(set(file_results.loc[uncertain, "external_id"]))
+    by_kf_id = [record for record in client.map_concurrently(
+        lambda kf_id: client.get("/genomic-files", kf_id), missing) if record is not None]
+    by_external_id = client.map_concurrently(
+        lambda external_id: client.list_all("/genomic-files", {"external_id": external_id}),
+        external_ids)
+    found = {record["kf_id"]: record for records in by_external_id for record in records
+             if record["kf_id"] not in seen} | {record["kf_id"]: record for record in by_kf_id}
+    for kf_id, record in found.items():
+        record[READ_BACK_BY] = "kf_id" if kf_id in kf_ids else "external_id"
+    return list(found.values())
+
+
 @asset_check(
     asset=sequencing_experiment_genomic_files, blocking=True,
     additional_ins={name: AssetIn(name) for name in (
@@ -58,14 +86,13 @@ def load_matches_plan(context: AssetCheckExecutionContext, ingest: IngestSetting
     reads = client.map_concurrently(  # the three tables at once: each is a chain of pages
         lambda endpoint: client.list_all(endpoint, {"study_id": ingest.study_id}),
         list(ENDPOINTS.values()))
+    reads[0] += files_outside_study_read(client, reads[0], genomic_files_plan, genomic_files)
     after = {table: records_frame(records, endpoint)
              for (table, endpoint), records in zip(ENDPOINTS.items(), reads)}
     # Files without a biospecimen link (another tool's, or an interrupted run's) are invisible
-    # to the study read; a real run reuses and links them, so they are read back (they
-    # existed before it too). Another study's files and Filepaths held twice are never
-    # touched, so never read back.
-    reused = [] if ingest.dry_run else [reusable(existing_harmonized_files)]
-    files_before = pd.concat([study_genomic_files, *reused],
+    # to the study read; the plan reuses them, so they are read back by kf_id (they existed
+    # before the run too). Another study's files and Filepaths held twice are never touched.
+    files_before = pd.concat([study_genomic_files, reusable(existing_harmonized_files)],
                              ignore_index=True).drop_duplicates("kf_id")
     before = {"genomic_files": files_before,
               "biospecimen_genomic_files": study_biospecimen_genomic_files,

@@ -1,5 +1,6 @@
 """kf_id formats, checked before any value goes into a URL or request."""
 
+import hashlib
 import re
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -27,3 +28,17 @@ def validate_kf_id(value: str, prefix: str) -> str:
             f"characters from {CROCKFORD} (e.g. {prefix}_0A1B2C3D)"
         )
     return value
+
+
+def chosen_kf_id(prefix: str, key: str, attempt: int = 0) -> str:
+    """The kf_id this tool gives the record identified by ``key`` (``attempt`` 0, 1, ...).
+
+    Derived from the key, not random: every run of any study that creates the record for one
+    S3 object picks the same id, so a re-sent POST, a late commit or a concurrent run all land
+    on one record instead of making a second one. ``attempt`` moves to a fresh id when the
+    derived one is held by a record of another key (40 bits: a clash is rare, never silent).
+    """
+    digest = int.from_bytes(hashlib.sha256(f"gwo_assets/{prefix}/{attempt}/{key}".encode())
+                            .digest()[:5], "big")
+    body = "".join(CROCKFORD[(digest >> shift) & 31] for shift in range(35, -1, -5))
+    return f"{prefix}_{body}"

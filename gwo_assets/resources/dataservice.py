@@ -10,14 +10,13 @@ from pydantic import Field
 from gwo_assets.resources.dataservice_client import (
     MAX_PAGE_SIZE,
     TOKEN_ENV_VAR,
-    CreateResult,
     DataServiceClient,
     Outcome,
     flatten_record,
     public_url,
 )
 
-__all__ = ["CreateResult", "DataServiceClient", "DataServiceResource", "Outcome", "flatten_record",
+__all__ = ["DataServiceClient", "DataServiceResource", "Outcome", "flatten_record",
            "public_url"]
 
 

@@ -3,16 +3,15 @@
 Why it looks the way it does (see ``gwo_assets_tests/fixtures/dataservice_contract/README.md``):
 - ``_links.next`` drops every filter and the limit, so pagination re-sends our own
   params and takes only ``after``/``after_uuid`` from it (files 034-037).
-- POST is not idempotent (duplicate genomic files are accepted, 112-113), so a POST
-  whose outcome is unknown is resolved by looking the entity up, never by a blind
-  re-send.
+- POST is not idempotent (duplicate genomic files are accepted, 112-113): the client
+  sends a POST once and says whether its outcome is known; ``resources/creates.py``
+  decides how a create is made safe to repeat.
 - The service answers 500 for some programming errors (``kf_id=`` filter, ``limit=0``)
   and fault injection uses 500 too, so idempotent requests retry a 500 only twice.
 """
 
 import logging
 import os
-import random
 import re
 import threading
 import time
@@ -62,14 +61,6 @@ _COLLECTION_NAME = re.compile(r"^[a-z]+(-[a-z]+)*$")
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class CreateResult:
-    """A record that exists after ``create``; ``recovered`` when a lost POST was found."""
-
-    record: dict[str, Any]
-    recovered: bool = False
 
 
 @dataclass(frozen=True)
@@ -336,30 +327,6 @@ class DataServiceClient:
                 return rows
             query = {**params, "limit": self.page_size, **self._cursor(next_link, query, path)}
 
-    def create(self, endpoint: str, body: Mapping[str, Any],
-               find_existing: Callable[[], dict | None]) -> CreateResult:
-        """POST once; when the outcome is unknown, look the entity up before any re-POST.
-
-        ``find_existing`` looks the entity up by its natural key. urllib3 never
-        re-sends a POST it may have delivered (POST is not in ``allowed_methods``);
-        it only retries connections that failed before anything was sent.
-        """
-        path = normalize_endpoint(endpoint)
-        for attempt in range(1, self.max_retries + 2):
-            record, failure = self._try_post(path, body)
-            if record is not None:
-                return CreateResult(record)
-            logger.warning("POST %s: outcome unknown (%s); looking the entity up", path, failure)
-            time.sleep(self._backoff_seconds(attempt))
-            existing = find_existing()
-            if existing is not None:
-                return CreateResult(existing, recovered=True)
-        raise DataServiceUnavailable(
-            f"POST {path} to the DataService at {self.public_url} failed "
-            f"{self.max_retries + 1} times ({failure}) and the entity was not found afterwards: "
-            "check the service and the dataservice resource's `url` setting, then rerun",
-            status=None, method="POST", path=path)
-
     def run_concurrently(self, fn: Callable[[T], R], items: Iterable[T],
                          on_progress: Callable[[int, int], None] | None = None,
                          ) -> list[Outcome[T, R]]:
@@ -421,14 +388,11 @@ class DataServiceClient:
                 method="GET", path=path)
         return cursor
 
-    def _backoff_seconds(self, attempt: int) -> float:
-        if attempt <= 1:
-            return 0.0
-        delay = self.backoff_factor * 2 ** (attempt - 1) + random.random() * self.backoff_factor
-        return min(delay, self.retry_max_seconds)
-
-    def _try_post(self, path: str, body: Mapping[str, Any]) -> tuple[dict | None, str]:
-        """(record, "") when created; (None, why) when the outcome is unknown; raises otherwise."""
+    def post_once(self, endpoint: str, body: Mapping[str, Any]) -> tuple[dict | None, str]:
+        """One POST: (record, "") when created; (None, why) when the outcome is unknown
+        (it may still commit); raises on a definite refusal. ``resources/creates.py`` owns
+        what to do next: urllib3 never re-sends a POST it may have delivered."""
+        path = normalize_endpoint(endpoint)
         try:
             response = self._send("POST", path, json=dict(body), map_errors=False)
         except requests.RequestException as error:

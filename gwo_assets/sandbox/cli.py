@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--lost-response-rate", type=_rate, default=0.0,
                     help="share of DataService writes applied but never answered")
     up.add_argument("--latency-ms", type=_non_negative(int), default=0)
+    up.add_argument("--late-commit-rate", type=_rate, default=0.0,
+                    help="share of POST/PATCH answered 504 at once and committed later")
+    up.add_argument("--late-commit-seconds", type=_non_negative(float), default=4.0)
     up.add_argument("--run-config", type=Path, default=None,
                     help="where to write a ready ingest_gwo dry-run config for this sandbox "
                          "(default: <workdir>/run.yaml; none without a study)")
@@ -89,9 +92,11 @@ def _up(args: argparse.Namespace) -> int:
     from gwo_assets.sandbox.stack import SandboxStack
 
     faults = None
-    if args.fault_rate or args.lost_response_rate or args.latency_ms:
+    if args.fault_rate or args.lost_response_rate or args.latency_ms or args.late_commit_rate:
         faults = FaultConfig(error_rate=args.fault_rate, lost_response_rate=args.lost_response_rate,
-                             latency_ms=args.latency_ms, seed=args.seed)
+                             latency_ms=args.latency_ms, seed=args.seed,
+                             late_commit_rate=args.late_commit_rate,
+                             late_commit_seconds=args.late_commit_seconds)
     stack = SandboxStack(host=args.host, dataservice_port=args.dataservice_port, s3_port=args.s3_port,
                          specimens=args.specimens, seed=args.seed, workdir=args.workdir, faults=faults,
                          bucket=args.bucket, manifest_format=args.manifest_format)

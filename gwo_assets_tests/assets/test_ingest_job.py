@@ -125,8 +125,9 @@ def test_a_fresh_load_looks_up_each_file_the_study_read_did_not_return(stack, tm
     result = run_ingest(stack.info, tmp_path / "reports", dry_run=False)
     assert result.success
     n_files = len(stack.study.harmonized)
-    # the study read page + one look-up per file + the read-back page
-    assert stack.dataservice.request_counts()["GET /genomic-files"] == n_files + 2
+    # the study read page + one look-up per file + one primary-key read per new file (its
+    # chosen kf_id is free) + the read-back page
+    assert stack.dataservice.request_counts()["GET /genomic-files"] == 2 * n_files + 2
     lookups = result.asset_materializations_for_node("existing_harmonized_files")[0]
     assert lookups.metadata["external_id_lookups"].value == n_files
     assert lookups.metadata["found_by_lookup"].value == 0

@@ -267,16 +267,14 @@ def hang_up_server():
 
 def test_urllib3_resends_a_dropped_get_but_never_a_dropped_post(hang_up_server):
     url = f"http://127.0.0.1:{hang_up_server.server_address[1]}"
-    lookups = []
     with DataServiceClient(url, max_retries=2, backoff_factor=0) as ds:
         with pytest.raises(DataServiceUnavailable, match="connection dropped"):
             ds.status()
         assert hang_up_server.received == ["GET"] * 3
 
-        result = ds.create("/genomic-files", {"urls": []},
-                           lambda: lookups.append(1) or {"kf_id": "GF_00000001"})
+        record, why = ds.post_once("/genomic-files", {"urls": []})
 
-    assert result.recovered and len(lookups) == 1
+    assert record is None and why == "connection dropped"  # outcome unknown, never re-sent
     assert hang_up_server.received == ["GET"] * 3 + ["POST"]
 
 
@@ -285,7 +283,7 @@ def test_token_is_absent_from_client_repr():
     assert SENTINEL_TOKEN not in repr(ds) and "<set>" in repr(ds)
 
 
-# -- create: POST is never blindly re-sent -----------------------------------------------
+# -- concurrency --------------------------------------------------------------------------
 
 
 CREATED = {"_status": {"code": 201, "message": "biospecimen_genomic_file BG_0F6TTJBQ created"},
@@ -296,66 +294,25 @@ BODY = {"biospecimen_id": "BS_WVYGHZY0", "genomic_file_id": "GF_FNSFR12K"}
 
 
 @responses.activate
-def test_create_posts_once_and_returns_the_flattened_record(client):
+def test_post_once_returns_the_flattened_record(client):
     responses.post(f"{BASE}/biospecimen-genomic-files", status=201, json=CREATED,
                    match=[responses.matchers.json_params_matcher(BODY)])
 
-    result = client.create("/biospecimen-genomic-files", BODY, find_existing=pytest.fail)
+    record, why = client.post_once("/biospecimen-genomic-files", BODY)
 
-    assert not result.recovered
-    assert result.record["biospecimen_id"] == "BS_WVYGHZY0"
-
-
-@responses.activate
-def test_create_with_unknown_outcome_finds_the_record_instead_of_posting_again(client):
-    responses.post(f"{BASE}/biospecimen-genomic-files",
-                   body=requests.exceptions.ReadTimeout("read timed out"))
-    lookups = []
-
-    def find_existing():
-        lookups.append(1)
-        return {"kf_id": "BG_0F6TTJBQ"}
-
-    result = client.create("/biospecimen-genomic-files", BODY, find_existing)
-
-    assert result.recovered and result.record == {"kf_id": "BG_0F6TTJBQ"}
-    assert len(lookups) == 1
-    assert client.request_counts() == {"POST /biospecimen-genomic-files": 1}
+    assert why == "" and record["biospecimen_id"] == "BS_WVYGHZY0"
 
 
 @responses.activate
-def test_create_posts_again_only_after_the_lookup_finds_nothing(client):
-    responses.post(f"{BASE}/biospecimen-genomic-files", status=503, json=error_body(503, "busy"))
-    responses.post(f"{BASE}/biospecimen-genomic-files", status=201, json=CREATED)
-    lookups = []
+def test_post_once_reports_an_unknown_outcome_and_raises_on_a_refusal(client):
+    responses.post(f"{BASE}/biospecimen-genomic-files", status=504, json=error_body(504, "gw"))
+    responses.post(f"{BASE}/biospecimen-genomic-files", status=400,
+                   json=error_body(400, "biospecimens \"BS_00000000\" does not exist"))
 
-    result = client.create("/biospecimen-genomic-files", BODY, lambda: lookups.append(1))
-
-    assert not result.recovered and result.record["kf_id"] == "BG_0F6TTJBQ"
-    assert len(lookups) == 1
-    assert client.request_counts() == {"POST /biospecimen-genomic-files": 2}
-
-
-@responses.activate
-def test_create_gives_up_after_max_retries_when_the_outcome_stays_unknown():
-    responses.post(f"{BASE}/genomic-files", status=502, json=error_body(502, "bad gateway"))
-    with DataServiceClient(BASE, max_retries=2, backoff_factor=0) as ds:
-        with pytest.raises(DataServiceUnavailable, match="failed 3 times"):
-            ds.create("/genomic-files", {"urls": []}, lambda: None)
-        assert ds.request_counts() == {"POST /genomic-files": 3}
-
-
-@responses.activate
-def test_create_rejected_with_400_is_neither_retried_nor_looked_up(client):
-    message = "biospecimens \"BS_00000000\" does not exist"
-    responses.post(f"{BASE}/biospecimen-genomic-files", status=400, json=error_body(400, message))
-
+    assert client.post_once("/biospecimen-genomic-files", BODY) == (None, "HTTP 504")
     with pytest.raises(DataServiceError, match="BS_00000000"):
-        client.create("/biospecimen-genomic-files", BODY, find_existing=pytest.fail)
-    assert len(responses.calls) == 1
-
-
-# -- concurrency --------------------------------------------------------------------------
+        client.post_once("/biospecimen-genomic-files", BODY)
+    assert len(responses.calls) == 2  # urllib3 never re-sends a POST
 
 
 @responses.activate
@@ -366,7 +323,7 @@ def test_run_concurrently_keeps_input_order_records_errors_and_counts_every_requ
     def post(index: int) -> int:
         if index == 3:
             raise ValueError("bad row")
-        client.create("/biospecimen-genomic-files", BODY, lambda: None)
+        client.post_once("/biospecimen-genomic-files", BODY)
         return index
 
     outcomes = client.run_concurrently(post, range(40), on_progress=lambda d, t: progress.append(d))

@@ -94,6 +94,8 @@ class DataServiceApp:
         self.db = db
         self.stats = RequestStats()
         self._faults = FaultInjector(faults)
+        self._late_lock = threading.Lock()
+        self._late_pending = 0
         # The real service sits behind a gateway that checks a bearer token; None: open.
         self.required_token: str | None = None
 
@@ -114,10 +116,37 @@ class DataServiceApp:
         fault = self._faults.next_fault(method)
         if fault.error_status:
             return _error(fault.error_status, fault_message(fault.error_status))
+        if fault.late_commit:
+            self._commit_later(method, segments, query, body)
+            status = self._faults.config.late_commit_status
+            return _error(status, fault_message(status))
         reply = self._answer(method, segments, query, body)
         if reply.changed:
             self.stats.count_write()
         return Reply(reply.status, None) if fault.lose_response else reply
+
+    def _commit_later(self, method: str, segments: list[str], query: str, body: bytes) -> None:
+        """Carry the request out ``late_commit_seconds`` from now, as a service behind a gateway
+        that already gave up would."""
+
+        def commit() -> None:
+            try:
+                if self._answer(method, segments, query, body).changed:
+                    self.stats.count_write()
+            finally:
+                with self._late_lock:
+                    self._late_pending -= 1
+
+        with self._late_lock:
+            self._late_pending += 1
+        timer = threading.Timer(self._faults.config.late_commit_seconds, commit)
+        timer.daemon = True
+        timer.start()
+
+    def late_commits_pending(self) -> int:
+        """Requests answered already but not yet carried out (tests wait for 0)."""
+        with self._late_lock:
+            return self._late_pending
 
     def _answer(self, method: str, segments: list[str], query: str, body: bytes) -> Reply:
         try:
@@ -173,7 +202,8 @@ class DataServiceApp:
     def _sandbox(self, method: str, path: str, body: bytes) -> Reply:
         route = (method, path.rstrip("/"))
         if route == ("GET", "/_sandbox/stats"):
-            return Reply(200, self.stats.as_json())
+            return Reply(200, {**self.stats.as_json(),
+                               "late_commits_pending": self.late_commits_pending()})
         if route == ("POST", "/_sandbox/reset-stats"):
             self.stats.reset()
             return Reply(200, self.stats.as_json())

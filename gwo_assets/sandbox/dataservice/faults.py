@@ -1,10 +1,13 @@
-"""Fault injection: server errors, latency and lost responses, reproducible by seed.
+"""Fault injection: server errors, latency, lost responses and late commits, by seed.
 
 Retries and idempotency are only testable against a service that fails; a
 lost response (the write happens, the answer never arrives) is the case that
-makes a naive retry create duplicates. Every request in ``methods`` draws the
-same three numbers from one seeded generator, so a given seed and request
-order always gives the same faults.
+makes a naive retry create duplicates, and a late commit (a gateway answers
+504 at once, the service commits the same request seconds later) is the case
+that makes even "look it up, then re-send" create them. Every request in
+``methods`` draws the same three numbers from one seeded generator (a fourth
+when late commits are on), so a given seed and request order always gives the
+same faults.
 """
 
 import random
@@ -19,7 +22,9 @@ from gwo_assets.sandbox.dataservice.api_errors import INTERNAL_ERROR, SERVICE_UN
 @dataclass(frozen=True)
 class FaultConfig:
     """``error_rate``: answer an error before doing anything; ``lost_response_rate``:
-    do the work, then close the connection without answering."""
+    do the work, then close the connection without answering; ``late_commit_rate``:
+    answer ``late_commit_status`` at once, then do the work ``late_commit_seconds`` later
+    (POST and PATCH only: the writes a gateway can time out on)."""
 
     error_rate: float = 0.0
     error_statuses: tuple[int, ...] = (500, 503)
@@ -27,6 +32,9 @@ class FaultConfig:
     lost_response_rate: float = 0.0
     seed: int = 0
     methods: tuple[str, ...] = ("GET", "POST", "PATCH", "DELETE")
+    late_commit_rate: float = 0.0
+    late_commit_seconds: float = 4.0
+    late_commit_status: int = 504
 
     def __post_init__(self) -> None:
         if not self.error_statuses:
@@ -37,9 +45,11 @@ class FaultConfig:
 class Fault:
     error_status: int | None = None
     lose_response: bool = False
+    late_commit: bool = False
 
 
 NO_FAULT = Fault()
+LATE_COMMIT_METHODS = ("POST", "PATCH")
 
 
 class FaultInjector:
@@ -59,12 +69,15 @@ class FaultInjector:
             error_roll = self._random.random()
             lost_roll = self._random.random()
             status = config.error_statuses[self._random.randrange(len(config.error_statuses))]
+            late_roll = self._random.random() if config.late_commit_rate else 1.0
         if config.latency_ms:
             time.sleep(config.latency_ms / 1000)
         if error_roll < config.error_rate:
             return Fault(error_status=status)
         if lost_roll < config.lost_response_rate:
             return Fault(lose_response=True)
+        if late_roll < config.late_commit_rate and method in LATE_COMMIT_METHODS:
+            return Fault(late_commit=True)
         return NO_FAULT
 
 

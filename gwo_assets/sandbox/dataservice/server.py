@@ -3,6 +3,7 @@
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -91,6 +92,18 @@ class SandboxDataService:
         """Turn fault injection on, off or to another seed while running."""
         self._faults = faults
         self._started_app().set_faults(faults)
+
+    def late_commits_pending(self) -> int:
+        """Writes answered with a late-commit fault and not yet carried out."""
+        return self._started_app().late_commits_pending()
+
+    def wait_for_late_commits(self, timeout: float = 30.0) -> None:
+        """Block until every late commit has landed (tests read the final state after it)."""
+        deadline = time.monotonic() + timeout
+        while self.late_commits_pending():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.late_commits_pending()} late commits still pending")
+            time.sleep(0.05)
 
     def require_token(self, token: str | None) -> None:
         """Answer 401 to every API request without ``Authorization: Bearer <token>``
