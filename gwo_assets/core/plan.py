@@ -29,8 +29,8 @@ def plan_genomic_files(desired: pd.DataFrame, existing: pd.DataFrame) -> pd.Data
     ``existing`` the DataService records with those external_ids. When several
     records share an external_id the oldest is reused and the others are listed
     in ``duplicates``, never touched. ``expected`` is what the file holds after
-    the write (for the read-back): the body less ``NEVER_UPDATED``, stored hash
-    types kept.
+    the write (for the read-back): the body less ``NEVER_UPDATED``, with the
+    hashes of ``planned_hashes``.
     """
     existing = with_columns(existing, ["kf_id", "external_id", "created_at", *COMPARED_FIELDS])
     ordered = existing.assign(
@@ -128,28 +128,46 @@ def _decide(body: dict, stored: dict | None) -> tuple[str, dict, dict, list[str]
 
 
 def _changes(body: dict, stored: dict) -> dict:
-    """Fields of ``body`` whose value differs from the stored one (hashes: see ``merged_hashes``)."""
+    """Fields of ``body`` whose value differs from the stored one (hashes: see ``planned_hashes``)."""
     changes = {
         field: body[field]
         for field in COMPARED_FIELDS
         if field in body and field != "hashes"
         and _comparable(field, body[field]) != _comparable(field, stored[field])
     }
-    hashes = merged_hashes(body["hashes"], stored["hashes"]) if "hashes" in body else None
+    if "hashes" not in body:
+        return changes
+    same = same_object(body["hashes"], body.get("size"), stored["hashes"], stored["size"])
+    hashes = planned_hashes(body["hashes"], stored["hashes"], same)
     return changes if hashes is None else {**changes, "hashes": hashes}
 
 
-def merged_hashes(known: dict, stored: object) -> dict | None:
-    """The ``hashes`` to PATCH, or None when every hash the scrape knows is stored as is.
+def same_object(known: dict, size: object, stored_hashes: object, stored_size: object) -> bool:
+    """True when the stored record is proven to describe the object the scrape read.
 
-    The DataService replaces ``hashes`` wholesale (contract 063), so the body is
-    the stored dict with the known values over it: a stored type the scrape
-    cannot see (a curated sha512, say) is never dropped.
+    Proof: the same size, no hash the scrape knows differing from the stored one,
+    and at least one of them stored equal. A stored record sharing no known type
+    with the scrape (say another tool's md5 beside a multipart ETag, of which the
+    scrape knows no md5) is not proven the same, so it counts as changed: its
+    hashes may be the old content's, and a stale hash is worse than a dropped one.
+    """
+    stored = dict(_stored(stored_hashes) or {})
+    shared = known.keys() & stored.keys()
+    return (size is not None and _comparable("size", size) == _comparable("size", stored_size)
+            and bool(shared) and all(stored[hash_type] == known[hash_type] for hash_type in shared))
+
+
+def planned_hashes(known: dict, stored: object, same: bool) -> dict | None:
+    """The ``hashes`` to PATCH, or None when the stored dict is already right.
+
+    The DataService replaces ``hashes`` wholesale (contract 063). For the same
+    object the body is the stored dict with the known values over it, so a
+    stored type the scrape cannot see (a curated sha512, say) is kept; for a
+    changed (replaced) object it is exactly the known hashes of the new content.
     """
     stored = dict(_stored(stored) or {})
-    if all(stored.get(hash_type) == value for hash_type, value in known.items()):
-        return None
-    return {**stored, **known}
+    wanted = {**stored, **known} if same else dict(known)
+    return None if wanted == stored else wanted
 
 
 def _comparable(field: str, value: object) -> object:

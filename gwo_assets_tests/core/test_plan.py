@@ -79,20 +79,62 @@ def test_unset_stored_fields_are_updated_and_fields_we_do_not_send_are_left_alon
     assert row["previous"] == {"file_name": "", "controlled_access": None}
 
 
-def test_hashes_are_patched_only_when_a_known_value_differs_and_keep_every_stored_type():
-    """The DataService replaces ``hashes`` wholesale on PATCH (contract 063): the body carries
-    the merged dict, so a type the scrape cannot see (here sha512, sha256) is never dropped."""
+def test_the_same_object_keeps_every_stored_hash_type_and_gains_the_missing_known_ones():
+    """The DataService replaces ``hashes`` wholesale on PATCH (contract 063): for an unchanged
+    object the body carries the merged dict, so a type the scrape cannot see is never dropped."""
     curated = {"md5": "a" * 32, "etag": "a" * 32, "sha256": "c" * 64, "sha512": "d" * 128}
     same = plan_genomic_files(desired(body()), pd.DataFrame([record("GF_1", hashes=curated)]))
     assert same.iloc[0][["action", "payload"]].tolist() == ["unchanged", {}]
     assert same.iloc[0]["expected"]["hashes"] == curated
 
-    stale = {"md5": "b" * 32, "sha512": "d" * 128}
-    row = plan_genomic_files(desired(body()), pd.DataFrame([record("GF_1", hashes=stale)])).iloc[0]
-    assert row["action"] == "update"
+    # Another tool stored md5 (equal: same content) but no etag: the etag is added, sha512 kept.
+    other_tool = {"md5": "a" * 32, "sha512": "d" * 128}
+    row = plan_genomic_files(desired(body()), pd.DataFrame([record("GF_1", hashes=other_tool)])).iloc[0]
     assert row["payload"] == {"hashes": {"md5": "a" * 32, "etag": "a" * 32, "sha512": "d" * 128}}
-    assert row["previous"] == {"hashes": stale}
+    assert row["previous"] == {"hashes": other_tool}
     assert row["expected"]["hashes"] == row["payload"]["hashes"]
+
+
+def test_a_replaced_object_gets_exactly_the_known_hashes_of_its_new_content():
+    """Once the size or a known hash differs the object was replaced: every stored type the
+    scrape cannot see belongs to the old bytes, so none is kept (issue 19)."""
+    multipart = body(size=200, hashes={"etag": "e" * 32 + "-2"})
+    old = {"md5": "a" * 32, "etag": "a" * 32, "sha256": "c" * 64}
+    row = plan_genomic_files(desired(multipart), pd.DataFrame([record("GF_1", hashes=old)])).iloc[0]
+    assert row["action"] == "update"
+    assert row["payload"] == {"size": 200, "hashes": {"etag": "e" * 32 + "-2"}}
+    assert row["previous"] == {"size": 100, "hashes": old}
+    assert row["changed_fields"] == ["size", "hashes"]
+    assert row["expected"]["hashes"] == {"etag": "e" * 32 + "-2"}
+
+    # Same size, other bytes (a known hash differs): the curated sha256 of the old bytes goes.
+    rewritten = body(hashes={"md5": "b" * 32, "etag": "b" * 32})
+    row = plan_genomic_files(desired(rewritten), pd.DataFrame([record("GF_1", hashes=old)])).iloc[0]
+    assert row["payload"] == {"hashes": {"md5": "b" * 32, "etag": "b" * 32}}
+    assert row["previous"] == {"hashes": old}
+    assert row["expected"]["hashes"] == row["payload"]["hashes"]
+
+
+def test_an_unproven_sameness_keeps_no_old_hash():
+    """Same size, but the stored record shares no hash type with the scrape (another tool's
+    md5; the object's multipart ETag gives none): nothing proves the md5 is of these bytes."""
+    multipart = body(hashes={"etag": "e" * 32 + "-2"})
+    other_tool = {"md5": "a" * 32}
+    row = plan_genomic_files(desired(multipart), pd.DataFrame([record("GF_1", hashes=other_tool)])).iloc[0]
+    assert row["payload"] == {"hashes": {"etag": "e" * 32 + "-2"}}
+    assert row["previous"] == {"hashes": other_tool}
+
+
+def test_another_size_alone_makes_the_object_changed():
+    """The rule asks for the same size too: a stored type beyond the known ones goes; when the
+    stored dict is already exactly the known hashes only the size is PATCHed."""
+    curated = {"md5": "a" * 32, "etag": "a" * 32, "sha512": "d" * 128}
+    row = plan_genomic_files(desired(body()), pd.DataFrame([record("GF_1", size=99, hashes=curated)])).iloc[0]
+    assert row["payload"] == {"size": 100, "hashes": {"md5": "a" * 32, "etag": "a" * 32}}
+
+    row = plan_genomic_files(desired(body()), pd.DataFrame([record("GF_1", size=99)])).iloc[0]
+    assert (row["payload"], row["changed_fields"]) == ({"size": 100}, ["size"])
+    assert row["expected"]["hashes"] == {"md5": "a" * 32, "etag": "a" * 32}
 
 
 def test_an_existing_files_visible_is_never_updated_and_new_files_are_created_visible():
