@@ -19,7 +19,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from gwo_assets.errors import ConcurrentLoadError
+from gwo_assets.errors import ConcurrentLoadError, DataServiceError
 from gwo_assets.resources import study_lock
 from gwo_assets.resources.dataservice import DataServiceResource, public_url
 from gwo_assets.undo.apply import Undoer, tally
@@ -37,6 +37,7 @@ from gwo_assets.undo.plan import (
 )
 
 SNAPSHOT_LOG_CHUNK = 100  # experiments per run-log line of the persisted snapshot
+LOST_SHOWN = 20  # unrestored experiments whose restore instructions the failure spells out
 
 
 class UndoConfig(Config):
@@ -92,7 +93,13 @@ def _undo(context: OpExecutionContext, config: UndoConfig, dataservice: DataServ
         actions = undoer.decide(plan)
         context.log.info(f"Checked against the stored state: {tally(actions)}")
         if can_sweep(actions):  # listed last, right before the first delete that can sweep
-            actions += undoer.snapshot_experiments()
+            try:
+                actions += undoer.snapshot_experiments()
+            except DataServiceError as error:
+                message = (f"Could not list the sequencing experiments that undo's deletes would "
+                           f"make the DataService sweep ({error}); nothing was written")
+                context.log.error(message)
+                raise Failure(description=message, allow_retries=False) from None
         if not config.dry_run:
             persist_snapshot(context, report_path, base, actions)
             # Links go before their files: a file whose DELETE fails is left without links,
@@ -122,10 +129,12 @@ def _undo(context: OpExecutionContext, config: UndoConfig, dataservice: DataServ
     if failed:
         failures = [a for a in actions if a.status == FAILED]
         lost = [a for a in failures if a.step == EXPERIMENTS]
-        shown = lost + [a for a in failures if a.step != EXPERIMENTS][:3]
+        shown = lost[:LOST_SHOWN] + [a for a in failures if a.step != EXPERIMENTS][:3]
         message = (f"{failed} undo write(s) or read(s) failed (rerun the undo to retry"
                    + (f"; {len(lost)} experiment(s) of other loaders the DataService swept are "
-                      "NOT restored, each below with how to restore it" if lost else "")
+                      f"NOT restored ({', '.join(a.kf_id for a in lost)}), the first "
+                      f"{min(len(lost), LOST_SHOWN)} below with how to restore each, all in "
+                      f"{json_path.name}" if lost else "")
                    + "): " + "; ".join(f"{a.kf_id}: {a.reason}" for a in shown))
         context.log.error(message)
         raise Failure(description=message, metadata=metadata, allow_retries=False)

@@ -173,8 +173,9 @@ def test_a_swept_experiment_can_be_posted_back_under_its_own_kf_id(api, study):
     """How undo restores a swept experiment: POST its fields with its kf_id (contract 121)."""
     swept = add_experiment(api, study, "SE-swept")
     before = _get(api, f"/sequencing-experiments/{swept}")
-    link = api.create("/sequencing-experiment-genomic-files", sequencing_experiment_id=add_experiment(
-        api, study, "SE-linked"), genomic_file_id=add_file(api, study, "a.cram"))
+    link = api.create("/sequencing-experiment-genomic-files",
+                      sequencing_experiment_id=add_experiment(api, study, "SE-linked"),
+                      genomic_file_id=add_file(api, study, "a.cram"))
     assert api.call("DELETE", f"/sequencing-experiment-genomic-files/{link}").ok
     assert api.call("GET", f"/sequencing-experiments/{swept}").status_code == 404
 
