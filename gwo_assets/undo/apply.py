@@ -173,13 +173,18 @@ class Undoer:
         progress = Progress(self.log, "GET /sequencing-experiments (link-less snapshot)", None,
                             unit="experiments")
 
+        # The window starts when the last page was asked for (before its answer): an
+        # experiment created later is after that page's end in the list order.
+        page_asked_at = [_now()]
+
         def on_page(rows: int, total: int | None) -> None:
             progress.set_total(total)
             progress.advance(rows - progress.done)
+            page_asked_at.append(_now())
 
         records = self.client.list_all(EXPERIMENTS_ENDPOINT, {}, on_page=on_page)
         progress.finish()
-        self.listed_at = _now()
+        self.listed_at = page_asked_at[-2]
         found = link_less_experiments(records)
         self.log.info(f"{len(records)} sequencing experiments listed, {len(found)} without any "
                       "genomic-file link (the DataService sweeps them at undo's first "
@@ -267,7 +272,7 @@ class Undoer:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _failed(action: UndoAction, reason: str) -> UndoAction:
