@@ -1,11 +1,32 @@
 """Undo against the DataService: read everything back and decide, then write in order.
 
 ``decide`` only reads, so a dry run reports exactly the decisions a real run acts
-on; ``write`` then deletes SE links, BS links, genomic files, and PATCHes the
-updated files back. A record found gone at write time is reported, not failed; a
-DELETE whose answer was lost and whose retry found the record gone is done (the
-client tells it apart from a record someone else deleted first).
+on; ``write`` then deletes SE links, BS links, genomic files, PATCHes the updated
+files back and re-creates the swept experiments. A record found gone at write time
+is reported, not failed; a DELETE whose answer was lost and whose retry found the
+record gone is done (the client tells it apart from a record someone else deleted
+first).
+
+**Link-less experiments of every study.** The DataService deletes every sequencing
+experiment without a genomic-file link, in every study, whenever any experiment link
+is deleted, directly or by a genomic file's cascade (contract 117-118). Undo cannot
+avoid those deletes, so it restores what they take: right before its first delete
+that can sweep, ``snapshot_experiments`` lists every experiment (pages of 1000) and
+keeps the full record of each one with no link; the job persists that snapshot (undo
+report and run log) before the first delete; after the last delete
+``recreate_swept`` GETs each one and re-POSTs every one answering 404 under its own
+kf_id with every writable field it had (a POST naming a kf_id that exists would
+silently overwrite it, so it is sent only after the 404), then compares the stored
+record with the snapshot. Refusing instead whenever such an experiment exists would
+make undo unusable in production, where link-less experiments can sit for long.
+What is not exact: ``created_at``/``modified_at`` are output-only, so a re-created
+experiment carries new ones (and moves to the end of the list order). What no API
+read can see: an experiment another loader creates between the end of the listing
+and undo's last sweeping delete and has not linked by then is deleted unseen; the
+undo report gives that window's start and end.
 """
+
+from datetime import datetime, timezone
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -20,6 +41,8 @@ from gwo_assets.undo.plan import (
     BS_LINKS,
     DONE,
     ENDPOINTS,
+    EXPERIMENTS,
+    EXPERIMENTS_ENDPOINT,
     FAILED,
     GENOMIC_FILES,
     PLANNED,
@@ -29,11 +52,14 @@ from gwo_assets.undo.plan import (
     UndoAction,
     UndoPlan,
     check_deletion,
+    check_recreated,
     check_restoration,
     foreign_links,
     keep_files_with_failed_links,
     keep_links_of_kept_files,
+    link_less_experiments,
     orphaned_experiments,
+    recreate_instructions,
 )
 
 T = TypeVar("T")
@@ -46,6 +72,9 @@ class Undoer:
     def __init__(self, client: DataServiceClient, log: DagsterLogManager) -> None:
         self.client = client
         self.log = log
+        # The window in which an unseen link-less experiment can be swept (UTC, ISO).
+        self.listed_at: str | None = None
+        self.last_delete_at: str | None = None
 
     # -- phase 1: read and decide ---------------------------------------------------
 
@@ -138,19 +167,82 @@ class Undoer:
             actions.append(action)
         return actions
 
+    def snapshot_experiments(self) -> list[UndoAction]:
+        """A planned re-creation, with the full record, of every experiment that has no link
+        now, in any study. Raises when a page cannot be read: undo must not delete blind."""
+        progress = Progress(self.log, "GET /sequencing-experiments (link-less snapshot)", None,
+                            unit="experiments")
+
+        # The window starts when the last page was asked for (before its answer): an
+        # experiment created later is after that page's end in the list order.
+        page_asked_at = [_now()]
+
+        def on_page(rows: int, total: int | None) -> None:
+            progress.set_total(total)
+            progress.advance(rows - progress.done)
+            page_asked_at.append(_now())
+
+        records = self.client.list_all(EXPERIMENTS_ENDPOINT, {}, on_page=on_page)
+        progress.finish()
+        self.listed_at = page_asked_at[-2]
+        found = link_less_experiments(records)
+        self.log.info(f"{len(records)} sequencing experiments listed, {len(found)} without any "
+                      "genomic-file link (the DataService sweeps them at undo's first "
+                      "experiment-link delete)")
+        return found
+
     # -- phase 2: write ---------------------------------------------------------------
 
-    def write(self, actions: list[UndoAction]) -> list[UndoAction]:
-        """SE links, then BS links, then genomic files, then restores; each ``done`` or failed."""
+    def write(self, actions: list[UndoAction], report_name: str = "the undo report"
+              ) -> list[UndoAction]:
+        """SE links, BS links, genomic files, restores, then swept experiments re-created;
+        each ``done``, skipped or failed."""
         by_kind = {kind: [a for a in actions if (a.step, a.operation) == kind] for kind in
                    ((SE_LINKS, "delete"), (BS_LINKS, "delete"), (GENOMIC_FILES, "delete"),
-                    (GENOMIC_FILES, "restore"))}
+                    (GENOMIC_FILES, "restore"), (EXPERIMENTS, "recreate"))}
         se = self._apply(by_kind[(SE_LINKS, "delete")], self._delete)
         bs = self._apply(by_kind[(BS_LINKS, "delete")], self._delete)
         files = keep_files_with_failed_links(by_kind[(GENOMIC_FILES, "delete")], se + bs)
         files = self._apply(files, self._delete)
+        self.last_delete_at = _now()
         restored = self._apply(by_kind[(GENOMIC_FILES, "restore")], self._restore)
-        return se + bs + files + restored
+        experiments = self.recreate_swept(by_kind[(EXPERIMENTS, "recreate")], report_name)
+        return se + bs + files + restored + experiments
+
+    def recreate_swept(self, actions: list[UndoAction], report_name: str) -> list[UndoAction]:
+        """GET each snapshotted experiment; re-POST each answering 404 under its own kf_id.
+
+        A failure names the way to re-create it by hand from the persisted snapshot."""
+        planned = [a for a in actions if a.status == PLANNED]
+        outcomes = dict(zip([a.kf_id for a in planned],
+                            self._each("re-create swept /sequencing-experiments", self._recreate,
+                                       planned), strict=True))
+        done = []
+        for action in actions:
+            outcome = outcomes.get(action.kf_id)
+            if outcome is None:
+                done.append(action)
+            elif outcome.error is not None:
+                done.append(_failed(action, f"not restored ({outcome.error}); to restore it: "
+                                            f"{recreate_instructions(action.kf_id, report_name)}"))
+            elif outcome.value:
+                done.append(action.skip(outcome.value))
+            else:
+                done.append(replace(action, status=DONE,
+                                    reason="swept by the DataService, re-created under its kf_id"))
+        return done
+
+    def _recreate(self, action: UndoAction) -> str:
+        """"" when re-created exactly; why not touched when it still exists; raises otherwise."""
+        if self.client.get(EXPERIMENTS_ENDPOINT, action.kf_id) is not None:
+            return "still there after the deletes (not swept): nothing to restore"
+        body = action.details["body"]
+        created = self.client.create(
+            EXPERIMENTS_ENDPOINT, body,
+            find_existing=lambda: self.client.get(EXPERIMENTS_ENDPOINT, action.kf_id))
+        if differs := check_recreated(body, created.record):
+            raise ValueError(differs)
+        return ""
 
     def _delete(self, action: UndoAction) -> None:
         self.client.delete(ENDPOINTS[action.step], action.kf_id)
@@ -177,6 +269,10 @@ class Undoer:
                                                 on_progress=lambda done, total: progress.advance())
         progress.finish()
         return outcomes
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _failed(action: UndoAction, reason: str) -> UndoAction:

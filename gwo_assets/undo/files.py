@@ -9,6 +9,7 @@ from gwo_assets.assets.step_helpers.artifacts import write_json
 from gwo_assets.undo.plan import (
     DELETE_ORDER,
     DONE,
+    EXPERIMENTS,
     FAILED,
     PLANNED,
     SKIPPED,
@@ -71,15 +72,49 @@ def render_markdown(summary: dict[str, Any], actions: list[UndoAction]) -> str:
              "|---|---|---|---|---|"]
     for step, c in summary["counts"].items():
         lines.append(f"| {step} | {c['deleted']} | {c['restored']} | {c['skipped']} | {c['failed']} |")
+    if summary["status"] == "writing":
+        lines += ["", "**This undo is writing, or died while writing.** If its run is no longer "
+                  "running, re-create by hand each experiment listed under *Link-less sequencing "
+                  "experiments* whose `GET /sequencing-experiments/<kf_id>` answers 404: POST "
+                  "`/sequencing-experiments` with its `details.body` from the JSON report "
+                  "(it carries the kf_id). Never POST one that answers 200: a POST naming an "
+                  "existing kf_id overwrites it. Then rerun the undo."]
+    lines += _experiment_lines(summary, [a for a in actions if a.step == EXPERIMENTS])
     for status, title in ((FAILED, "Failed"), (SKIPPED, "Skipped (not touched)"),
                           (PLANNED, "Would do"), (DONE, "Done")):
-        chosen = [a for a in actions if a.status == status]
+        chosen = [a for a in actions if a.status == status and a.step != EXPERIMENTS]
         if chosen:
             lines += ["", f"## {title}", "", "| endpoint | kf_id | operation | reason |",
                       "|---|---|---|---|"]
             lines += [f"| {a.step} | {a.kf_id} | {a.operation} | {_cell(a.reason)} |"
                       for a in chosen]
     return "\n".join(lines) + "\n"
+
+
+def _experiment_lines(summary: dict[str, Any], experiments: list[UndoAction]) -> list[str]:
+    """What happens to the experiments the DataService sweeps, in any study."""
+    sweep = summary.get("experiment_sweep") or {}
+    if not experiments:
+        note = sweep.get("note") or "none without a genomic-file link when listed"
+        return ["", f"Link-less sequencing experiments: {note}."]
+    lines = ["", "## Link-less sequencing experiments (any study)", "",
+             f"{len(experiments)} experiment(s) had no genomic-file link when listed. The "
+             "DataService deletes every such experiment, in every study, at any experiment-link "
+             "delete, so undo's first one deletes them; undo then re-creates each under its own "
+             "kf_id with every field it had (new created_at/modified_at). Their study is "
+             "unknown: the API ties an experiment to a study only through its links."]
+    window = sweep.get("unseen_window")
+    if window:
+        lines += ["", f"Not seen by any read: an experiment created from {window['from']} to "
+                      f"{window['to']} and still without a link then may have been swept."]
+    lines += ["", "| kf_id | external_id | sequencing_center_id | created_at | status | reason |",
+              "|---|---|---|---|---|---|"]
+    for a in experiments:
+        body = a.details.get("body") or {}
+        lines.append(f"| {a.kf_id} | {_cell(str(body.get('external_id')))} | "
+                     f"{body.get('sequencing_center_id')} | {a.details.get('created_at')} | "
+                     f"{a.status} | {_cell(a.reason)} |")
+    return lines
 
 
 def _cell(text: str) -> str:

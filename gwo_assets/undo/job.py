@@ -5,6 +5,7 @@ asset of its own. Dry run by default, like ingest_gwo; the run fails (non-zero
 exit code) when the report is refused or any delete/restore fails.
 """
 
+import json
 from pathlib import Path
 
 from dagster import (
@@ -18,12 +19,25 @@ from dagster import (
 )
 from pydantic import Field
 
-from gwo_assets.errors import ConcurrentLoadError
+from gwo_assets.errors import ConcurrentLoadError, DataServiceError
 from gwo_assets.resources import study_lock
 from gwo_assets.resources.dataservice import DataServiceResource, public_url
 from gwo_assets.undo.apply import Undoer, tally
-from gwo_assets.undo.files import read_report, read_results, write_undo_report
-from gwo_assets.undo.plan import FAILED, SKIPPED, UndoPlan, UndoRefused, plan_undo, summarize
+from gwo_assets.undo.files import read_report, read_results, undo_paths, write_undo_report
+from gwo_assets.undo.plan import (
+    EXPERIMENTS,
+    FAILED,
+    SKIPPED,
+    UndoAction,
+    UndoPlan,
+    UndoRefused,
+    can_sweep,
+    plan_undo,
+    summarize,
+)
+
+SNAPSHOT_LOG_CHUNK = 100  # experiments per run-log line of the persisted snapshot
+LOST_SHOWN = 20  # unrestored experiments whose restore instructions the failure spells out
 
 
 class UndoConfig(Config):
@@ -71,43 +85,101 @@ def undo_ingest(context: OpExecutionContext, config: UndoConfig,
 
 def _undo(context: OpExecutionContext, config: UndoConfig, dataservice: DataServiceResource,
           report_path: Path, plan: UndoPlan) -> dict:
+    base = {"undo_run_id": context.run_id, "report": str(report_path), "run_id": plan.run_id,
+            "study_id": plan.study_id, "dry_run": config.dry_run,
+            "dataservice_url": public_url(dataservice.url)}
     with dataservice.get_client() as client:
         undoer = Undoer(client, context.log)
         actions = undoer.decide(plan)
         context.log.info(f"Checked against the stored state: {tally(actions)}")
+        if can_sweep(actions):  # listed last, right before the first delete that can sweep
+            try:
+                actions += undoer.snapshot_experiments()
+            except DataServiceError as error:
+                message = (f"Could not list the sequencing experiments that undo's deletes would "
+                           f"make the DataService sweep ({error}); nothing was written")
+                context.log.error(message)
+                raise Failure(description=message, allow_retries=False) from None
         if not config.dry_run:
+            persist_snapshot(context, report_path, base, actions)
             # Links go before their files: a file whose DELETE fails is left without links,
             # and the next ingest finds it by external_id like any link-less file.
-            actions = undoer.write(actions)
+            actions = undoer.write(actions, undo_paths(report_path.parent, context.run_id)[0].name)
             context.log.info(f"Written: {tally(actions)}")
         requests = client.request_counts()
     counts = summarize(actions, config.dry_run)
     failed = sum(c["failed"] for c in counts.values())
-    summary = {"undo_run_id": context.run_id, "report": str(report_path), "run_id": plan.run_id,
-               "study_id": plan.study_id, "dry_run": config.dry_run,
-               "status": "failed" if failed else "success",
-               "dataservice_url": public_url(dataservice.url), "counts": counts,
+    summary = {**base, "status": "failed" if failed else "success", "counts": counts,
+               "experiment_sweep": sweep_summary(actions, undoer, config.dry_run),
                "dataservice_requests": requests}
     json_path, _, markdown = write_undo_report(report_path.parent, summary, actions)
     metadata = {
         "dry_run": MetadataValue.bool(config.dry_run),
         **{f"{step}_{key}": MetadataValue.int(n) for step, c in counts.items() for key, n in c.items()},
+        "experiment_sweep": MetadataValue.json(summary["experiment_sweep"]),
         "dataservice_requests": MetadataValue.json(requests),
         "undo_json": MetadataValue.path(str(json_path)),
         "summary": MetadataValue.md(markdown),
     }
-    skipped = [f"{a.kf_id}: {a.reason}" for a in actions if a.status == SKIPPED]
+    skipped = [f"{a.kf_id}: {a.reason}" for a in actions
+               if a.status == SKIPPED and a.step != EXPERIMENTS]
     if skipped:
         context.log.warning(f"{len(skipped)} record(s) left untouched (see {json_path.name}): "
                             + "; ".join(skipped[:3]))
     if failed:
-        first = "; ".join([f"{a.kf_id}: {a.reason}" for a in actions if a.status == FAILED][:3])
-        message = f"{failed} undo write(s) or read(s) failed (rerun the undo to retry): {first}"
+        failures = [a for a in actions if a.status == FAILED]
+        lost = [a for a in failures if a.step == EXPERIMENTS]
+        shown = lost[:LOST_SHOWN] + [a for a in failures if a.step != EXPERIMENTS][:3]
+        message = (f"{failed} undo write(s) or read(s) failed (rerun the undo to retry"
+                   + (f"; {len(lost)} experiment(s) of other loaders the DataService swept are "
+                      f"NOT restored ({', '.join(a.kf_id for a in lost)}), the first "
+                      f"{min(len(lost), LOST_SHOWN)} below with how to restore each, all in "
+                      f"{json_path.name}" if lost else "")
+                   + "): " + "; ".join(f"{a.kf_id}: {a.reason}" for a in shown))
         context.log.error(message)
         raise Failure(description=message, metadata=metadata, allow_retries=False)
     context.log.info(f"Undo {'dry run' if config.dry_run else 'done'}: {counts}. "
                      f"Report: {json_path}")
     context.add_output_metadata(metadata)
+    return summary
+
+
+def persist_snapshot(context: OpExecutionContext, report_path: Path, base: dict,
+                     actions: list[UndoAction]) -> None:
+    """Before the first delete: the undo report (status ``writing``) and the run's event log
+    hold every link-less experiment's full record, so a killed undo can be recovered by hand
+    (README: *Undo*). Raises, and nothing is deleted, when the report cannot be written."""
+    snapshot = [a for a in actions if a.step == EXPERIMENTS]
+    if not snapshot:
+        return
+    json_path, _, _ = write_undo_report(report_path.parent, {
+        **base, "status": "writing", "counts": summarize(actions, dry_run=True),
+        "experiment_sweep": {"link_less": len(snapshot)}}, actions)
+    context.log.warning(
+        f"{len(snapshot)} sequencing experiment(s) of unknown studies have no genomic-file link: "
+        "the DataService deletes them at undo's first experiment-link delete, and undo "
+        f"re-creates them after its deletes. Their records are in {json_path} and below; if "
+        "this undo dies before it ends, re-create each one that answers 404 from them.")
+    for start in range(0, len(snapshot), SNAPSHOT_LOG_CHUNK):
+        chunk = snapshot[start:start + SNAPSHOT_LOG_CHUNK]
+        context.log.info(f"Link-less experiment snapshot {start + 1}-{start + len(chunk)} of "
+                         f"{len(snapshot)}: " + json.dumps([a.details["body"] for a in chunk]))
+
+
+def sweep_summary(actions: list[UndoAction], undoer: Undoer, dry_run: bool) -> dict:
+    """What happens (dry run) or happened to link-less experiments, and the unseen window."""
+    experiments = [a for a in actions if a.step == EXPERIMENTS]
+    by_status: dict[str, list[str]] = {}
+    for action in experiments:
+        by_status.setdefault(action.status, []).append(action.kf_id)
+    summary: dict = {"link_less": len(experiments), "by_status": by_status,
+                     "study": "unknown: the API ties experiments to studies only through links"}
+    if undoer.listed_at is None:
+        summary["note"] = "no delete of this undo can sweep experiments: none were listed"
+    elif not dry_run and undoer.last_delete_at is not None:
+        summary["unseen_window"] = {"from": undoer.listed_at, "to": undoer.last_delete_at,
+                                    "note": "an experiment created in this window and not "
+                                            "linked by its end may have been swept unseen"}
     return summary
 
 

@@ -7,7 +7,10 @@ the report) say what each created record was: a file's external_id, a link's
 while it still is exactly that, restores an update only while the file still
 holds what the run wrote, and refuses any delete the DataService would turn into
 collateral damage: a genomic file's cascade to links that are not the run's, and
-the sweep of sequencing experiments left without any link (contract 117-118).
+the last link of an experiment (the DataService would then delete the experiment).
+Experiments that have no link at all, in any study, are swept by every
+experiment-link delete (contract 117-118): undo snapshots them and re-creates them
+(``link_less_experiments``, see apply.py).
 "Still what the run left" means every field the run wrote (a created file's whole
 POST body, an update's PATCH body), and ``modified_at`` when the results keep it.
 """
@@ -32,6 +35,14 @@ IDENTITY = {GENOMIC_FILES: {"external_id": None},
             BS_LINKS: {"genomic_file_id": "GF", "biospecimen_id": "BS"},
             SE_LINKS: {"genomic_file_id": "GF", "sequencing_experiment_id": "SE"}}
 UNORDERED_FIELDS = {"authz", "acl"}
+# Link-less experiments the DataService sweeps (every study's) and undo re-creates.
+EXPERIMENTS = "sequencing_experiments"
+EXPERIMENTS_ENDPOINT = "/sequencing-experiments"
+# What an experiment answers but a POST must not send: timestamps and relation lists.
+EXPERIMENT_OUTPUT_ONLY = frozenset({"created_at", "modified_at", SE_LINKS})
+# The deletes after which the DataService sweeps: SE links, directly or by a genomic
+# file's cascade. Biospecimen-link deletes never do.
+SWEEPING_STEPS = (SE_LINKS, GENOMIC_FILES)
 
 # Status of one action: planned (dry run), done, skipped (not touched, see reason), failed.
 PLANNED, DONE, SKIPPED, FAILED = "planned", "done", "skipped", "failed"
@@ -263,9 +274,11 @@ def keep_files_with_failed_links(files: list[UndoAction],
 
 
 def summarize(actions: Iterable[UndoAction], dry_run: bool) -> dict[str, dict[str, int]]:
-    """Per step: deleted, restored (planned in a dry run, done in a real run), skipped, failed."""
+    """Per step: deleted, restored (planned in a dry run, done in a real run), skipped, failed.
+
+    A re-created experiment counts as restored under ``sequencing_experiments``."""
     counts = {step: {"deleted": 0, "restored": 0, "skipped": 0, "failed": 0}
-              for step in DELETE_ORDER}
+              for step in (*DELETE_ORDER, EXPERIMENTS)}
     counted = PLANNED if dry_run else DONE
     for action in actions:
         if action.status == counted:
@@ -276,3 +289,58 @@ def summarize(actions: Iterable[UndoAction], dry_run: bool) -> dict[str, dict[st
             continue
         counts[action.step][key] += 1
     return counts
+
+
+# -- experiments the DataService sweeps ---------------------------------------------
+
+
+def can_sweep(actions: Iterable[UndoAction]) -> bool:
+    """Whether a planned delete may make the DataService sweep link-less experiments."""
+    return any(a.status == PLANNED and a.operation == "delete" and a.step in SWEEPING_STEPS
+               for a in actions)
+
+
+def experiment_body(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The POST body that re-creates a (flattened) experiment exactly, under its own kf_id:
+    every field it answered except the output-only ones (``sequencing_center_id`` comes
+    from its ``_links``)."""
+    return {name: value for name, value in record.items() if name not in EXPERIMENT_OUTPUT_ONLY}
+
+
+def link_less_experiments(records: Iterable[Mapping[str, Any]]) -> list[UndoAction]:
+    """A planned re-creation for each listed experiment with no genomic-file link.
+
+    The DataService will delete all of them at undo's first experiment-link delete. None
+    can be tied to a study: the API joins experiments to studies only through links.
+    """
+    actions = []
+    for record in records:
+        if record.get(SE_LINKS):
+            continue
+        body = experiment_body(record)
+        kf_id = body.get("kf_id")
+        if not is_kf_id(kf_id, "SE"):
+            raise UndoRefused(f"The DataService lists a link-less sequencing experiment with "
+                              f"kf_id {kf_id!r}, which undo cannot address; the first "
+                              "experiment-link delete would delete it, so nothing is undone")
+        actions.append(UndoAction(
+            EXPERIMENTS, kf_id, "recreate", PLANNED,
+            reason="has no genomic-file link: the DataService deletes it (any study's) at "
+                   "undo's first experiment-link delete; undo re-creates it under its kf_id",
+            details={"body": body, "created_at": record.get("created_at"),
+                     "study": "unknown (no link ties it to a study)"}))
+    return sorted(actions, key=lambda a: a.kf_id)
+
+
+def check_recreated(body: Mapping[str, Any], stored: Mapping[str, Any]) -> str:
+    """"" when the re-created experiment holds every field it had, else the fields."""
+    changed = changed_fields(body, stored)
+    return f"re-created but differs in {', '.join(changed)}" if changed else ""
+
+
+def recreate_instructions(kf_id: str, report_name: str) -> str:
+    """How an operator re-creates one swept experiment by hand."""
+    return (f"if GET {EXPERIMENTS_ENDPOINT}/{kf_id} answers 404, POST {EXPERIMENTS_ENDPOINT} "
+            f"with the body in {report_name} (actions, kf_id {kf_id}, details.body: it "
+            "carries the kf_id); a POST naming an existing kf_id overwrites it, so never "
+            "POST it while the GET answers 200")

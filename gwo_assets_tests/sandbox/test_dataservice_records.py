@@ -154,6 +154,42 @@ def test_deleting_any_experiment_link_deletes_every_unlinked_experiment(api, stu
     assert _ids(api.list("/genomic-files", sequencing_experiment_id=linked)) == [file_id]
 
 
+def test_deleting_a_file_with_an_experiment_link_sweeps_every_unlinked_experiment(api, study):
+    """The cascade to the file's experiment link sweeps like a direct link delete (issue 19:
+    reproduced on DataService 1.36.0 by deleting one genomic file)."""
+    other = create_study(api, "phs-other")
+    linked = add_experiment(api, study, "SE-linked")
+    unlinked_elsewhere = add_experiment(api, other, "SE-elsewhere")
+    add_file(api, study, "kept.cram", experiment_id=linked)
+    doomed = add_file(api, study, "doomed.cram", experiment_id=linked)
+
+    assert api.call("DELETE", f"/genomic-files/{doomed}").ok
+
+    assert api.call("GET", f"/sequencing-experiments/{linked}").status_code == 200
+    assert api.call("GET", f"/sequencing-experiments/{unlinked_elsewhere}").status_code == 404
+
+
+def test_a_swept_experiment_can_be_posted_back_under_its_own_kf_id(api, study):
+    """How undo restores a swept experiment: POST its fields with its kf_id (contract 121)."""
+    swept = add_experiment(api, study, "SE-swept")
+    before = _get(api, f"/sequencing-experiments/{swept}")
+    link = api.create("/sequencing-experiment-genomic-files",
+                      sequencing_experiment_id=add_experiment(api, study, "SE-linked"),
+                      genomic_file_id=add_file(api, study, "a.cram"))
+    assert api.call("DELETE", f"/sequencing-experiment-genomic-files/{link}").ok
+    assert api.call("GET", f"/sequencing-experiments/{swept}").status_code == 404
+
+    body = {k: v for k, v in before["results"].items()
+            if k not in ("created_at", "modified_at", "sequencing_experiment_genomic_files")}
+    body["sequencing_center_id"] = study.center_id
+    assert api.call("POST", "/sequencing-experiments", json=body).status_code == 201
+
+    after = _get(api, f"/sequencing-experiments/{swept}")
+    assert after["_links"] == before["_links"]
+    assert {k: v for k, v in after["results"].items() if k not in ("created_at", "modified_at")} \
+        == {k: v for k, v in before["results"].items() if k not in ("created_at", "modified_at")}
+
+
 def test_deleting_a_study_cascades_to_participants_and_biospecimens(api, study):
     file_id = add_file(api, study, "a.cram")
 

@@ -20,11 +20,12 @@ STUDY_FILTERED = ("/genomic-files", "/biospecimen-genomic-files",
 
 
 def run_undo(dataservice_url: str, report: Path, *, dry_run: bool,
+             instance: DagsterInstance | None = None,
              **dataservice_options) -> ExecuteInProcessResult:
     return undo_gwo.execute_in_process(
         run_config={"ops": {"undo_ingest": {"config": {"report": str(report), "dry_run": dry_run}}}},
         resources={"dataservice": DataServiceResource(url=dataservice_url, **dataservice_options)},
-        instance=DagsterInstance.ephemeral(), raise_on_error=False)
+        instance=instance or DagsterInstance.ephemeral(), raise_on_error=False)
 
 
 def undo_json(report: Path, undo_run_id: str) -> dict:

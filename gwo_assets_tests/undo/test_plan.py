@@ -187,3 +187,23 @@ def test_the_job_refuses_before_any_request(tmp_path, changes, message):
     assert not result.success
     assert message in result.failure_data_for_node("undo_ingest").user_failure_data.description
     assert not list(folder.glob("undo-*"))
+
+
+def test_link_less_experiments_are_kept_whole_for_a_post_under_their_own_kf_id():
+    from gwo_assets.undo.plan import can_sweep, link_less_experiments
+    listed = [{"kf_id": "SE_BBBBBBBB", "external_id": "e", "sequencing_center_id": "SC_AAAAAAAA",
+               "library_name": None, "visible": False, "created_at": "t0", "modified_at": "t1",
+               SE_LINKS: []},
+              {"kf_id": SE, "external_id": "linked", SE_LINKS: [SG]}]
+    [action] = link_less_experiments(listed)
+    assert (action.kf_id, action.operation, action.status) == ("SE_BBBBBBBB", "recreate", PLANNED)
+    assert action.details["body"] == {"kf_id": "SE_BBBBBBBB", "external_id": "e",
+                                      "sequencing_center_id": "SC_AAAAAAAA",
+                                      "library_name": None, "visible": False}
+    with pytest.raises(UndoRefused, match="cannot address"):
+        link_less_experiments([{"kf_id": "SE_../x", SE_LINKS: []}])
+    # BS-link deletes never sweep; SE-link and genomic-file deletes can.
+    assert not can_sweep([UndoAction(BS_LINKS, BG, "delete", PLANNED)])
+    assert not can_sweep([UndoAction(SE_LINKS, SG, "delete", "skipped")])
+    assert can_sweep([UndoAction(SE_LINKS, SG, "delete", PLANNED)])
+    assert can_sweep([UndoAction(GENOMIC_FILES, GF, "delete", PLANNED)])

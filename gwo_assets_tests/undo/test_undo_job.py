@@ -251,3 +251,128 @@ def test_undo_skips_a_file_edited_after_the_run_in_a_field_the_run_never_wrote(s
     assert still["kf_id"] == edited["kf_id"] and still["data_category"] == "Genomics"
     others = [h for h in stack.study.harmonized[1:]]
     assert all(stored_files(url, h.filepath) == [] for h in others)
+
+
+# -- experiments of other studies that the DataService sweeps (issue 19 item 4) ----------
+
+EXPERIMENTS = "/sequencing-experiments"
+TIMESTAMPS = ("created_at", "modified_at")
+
+
+def other_loaders_experiment(url: str) -> str:
+    """Another study's experiment, just created by its loader and not linked yet: the
+    DataService deletes it at any experiment-link delete (contract 117-118)."""
+    def post(endpoint: str, body: dict) -> str:
+        answer = requests.post(f"{url}{endpoint}", json=body, timeout=10)
+        assert answer.status_code == 201, answer.text
+        return answer.json()["results"]["kf_id"]
+
+    study = post("/studies", {"external_id": "other-loader"})
+    center = post("/sequencing-centers", {"name": f"center of {study}"})
+    return post(EXPERIMENTS, {
+        "external_id": "SE-OTHER-UNLINKED", "experiment_strategy": "WXS", "is_paired_end": False,
+        "platform": "Illumina", "sequencing_center_id": center, "library_name": "LIB-X",
+        "experiment_date": "2024-05-01T00:00:00+00:00", "mean_depth": 31.5,
+        "total_reads": 12345, "visible": False, "visibility_comment": "held back"})
+
+
+def stored_experiment(url: str, kf_id: str) -> requests.Response:
+    return requests.get(f"{url}{EXPERIMENTS}/{kf_id}", timeout=10)
+
+
+def without_timestamps(answer: dict) -> dict:
+    """An experiment's answer (fields and _links) less its output-only timestamps."""
+    return {"_links": answer["_links"],
+            "results": {k: v for k, v in answer["results"].items() if k not in TIMESTAMPS}}
+
+
+def test_undo_restores_another_studys_link_less_experiment_that_the_dataservice_swept(
+        stack, tmp_path):
+    """The run's link deletes make the DataService delete the other study's unlinked
+    experiment; undo says so in its dry run, re-creates it exactly under its kf_id (only
+    the output-only timestamps are new) and leaves everything else as before the ingest."""
+    service, url = stack.dataservice, stack.info["dataservice_url"]
+    other = other_loaders_experiment(url)
+    original = stored_experiment(url, other).json()
+    before = stored_state(stack)
+    report = ingest(stack, tmp_path / "reports")
+
+    service.reset_counts()
+    dry = undo(stack, report, dry_run=True)
+    assert dry.success and service.write_count() == 0
+    planned = actions_by_kf_id(report, dry)[other]
+    assert (planned["operation"], planned["status"]) == ("recreate", "planned")
+    sweep = undo_json(report, dry.run_id)["experiment_sweep"]
+    assert sweep["link_less"] == 1 and sweep["by_status"] == {"planned": [other]}
+    markdown = (report.parent / f"undo-{dry.run_id}.md").read_text()
+    assert other in markdown and "SE-OTHER-UNLINKED" in markdown and "study is unknown" in markdown
+
+    service.reset_counts()
+    real = undo(stack, report, dry_run=False)
+    assert real.success
+    done = actions_by_kf_id(report, real)[other]
+    assert done["status"] == "done" and "swept" in done["reason"]  # it was swept, and is back
+    assert service.request_counts().get("POST /sequencing-experiments") == 1
+    restored = stored_experiment(url, other)
+    assert restored.status_code == 200
+    assert without_timestamps(restored.json()) == without_timestamps(original)
+    assert without_fields(stored_state(stack), TIMESTAMPS, {other}) == \
+        without_fields(before, TIMESTAMPS, {other})
+    assert undo_json(report, real.run_id)["experiment_sweep"]["unseen_window"]["to"]
+
+
+def test_undo_that_cannot_restore_a_swept_experiment_fails_naming_it_and_how(stack, tmp_path):
+    """Every POST refused: the undo fails (non-zero exit) naming the experiment and how to
+    restore it, and the body its report keeps restores it exactly."""
+    service, url = stack.dataservice, stack.info["dataservice_url"]
+    report = ingest(stack, tmp_path / "reports")
+    other = other_loaders_experiment(url)
+    original = stored_experiment(url, other).json()
+
+    service.set_faults(FaultConfig(error_rate=1.0, error_statuses=(400,), methods=("POST",)))
+    result = undo(stack, report, dry_run=False)
+    service.set_faults(None)
+
+    assert not result.success
+    message = result.failure_data_for_node("undo_ingest").user_failure_data.description
+    assert other in message and "NOT restored" in message
+    assert f"POST {EXPERIMENTS}" in message and f"undo-{result.run_id}.json" in message
+    assert stored_experiment(url, other).status_code == 404  # swept, and undo said so
+    action = actions_by_kf_id(report, result)[other]
+    assert action["status"] == "failed"
+
+    answer = requests.post(f"{url}{EXPERIMENTS}", json=action["details"]["body"], timeout=10)
+    assert answer.status_code == 201, answer.text
+    assert without_timestamps(stored_experiment(url, other).json()) == \
+        without_timestamps(original)
+
+
+def test_undo_persists_the_experiment_snapshot_before_its_first_delete(stack, tmp_path,
+                                                                       monkeypatch):
+    """An undo killed as it starts writing has already written the link-less experiments'
+    records to its report (status writing) and to the run's event log."""
+    from dagster import DagsterInstance
+
+    from gwo_assets.undo.apply import Undoer
+
+    url = stack.info["dataservice_url"]
+    report = ingest(stack, tmp_path / "reports")
+    other = other_loaders_experiment(url)
+
+    def killed(self, actions, report_name=""):
+        raise RuntimeError("killed before the first delete")
+
+    monkeypatch.setattr(Undoer, "write", killed)
+    instance = DagsterInstance.ephemeral()
+    result = run_undo(url, report, dry_run=False, instance=instance)
+
+    assert not result.success
+    kept = undo_json(report, result.run_id)
+    assert kept["status"] == "writing"
+    [action] = [a for a in kept["actions"] if a["kf_id"] == other]
+    assert action["details"]["body"]["kf_id"] == other
+    assert action["details"]["body"]["external_id"] == "SE-OTHER-UNLINKED"
+    logged = [e.user_message for e in instance.all_logs(result.run_id)
+              if "Link-less experiment snapshot" in (e.user_message or "")]
+    assert any(f'"kf_id": "{other}"' in line for line in logged)
+    assert stored_experiment(url, other).status_code == 200  # nothing was deleted
