@@ -75,6 +75,13 @@ def create_genomic_file(client: DataServiceClient, body: Mapping[str, Any]) -> C
         "gwo_assets maintainers", method="POST", path=GENOMIC_FILES)
 
 
+def recreate(client: DataServiceClient, endpoint: str, body: Mapping[str, Any]) -> Created:
+    """POST a record back under its own ``body["kf_id"]``, which the caller saw answer 404
+    (undo restoring an experiment the DataService swept): re-sends are safe, they carry it."""
+    kf_id = body["kf_id"]
+    return _post_until_known(client, endpoint, body, lambda: client.get(endpoint, kf_id), kf_id)
+
+
 def create_link(client: DataServiceClient, endpoint: str, body: Mapping[str, Any],
                 target: str) -> Created:
     """POST one link; the pair's uniqueness in the DataService makes re-sends safe."""

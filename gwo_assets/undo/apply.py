@@ -36,6 +36,7 @@ from dagster import DagsterLogManager
 
 from gwo_assets.assets.step_helpers.progress import Progress
 from gwo_assets.errors import DataServiceError
+from gwo_assets.resources.creates import recreate
 from gwo_assets.resources.dataservice import DataServiceClient, Outcome
 from gwo_assets.undo.plan import (
     BS_LINKS,
@@ -237,9 +238,7 @@ class Undoer:
         if self.client.get(EXPERIMENTS_ENDPOINT, action.kf_id) is not None:
             return "still there after the deletes (not swept): nothing to restore"
         body = action.details["body"]
-        created = self.client.create(
-            EXPERIMENTS_ENDPOINT, body,
-            find_existing=lambda: self.client.get(EXPERIMENTS_ENDPOINT, action.kf_id))
+        created = recreate(self.client, EXPERIMENTS_ENDPOINT, body)
         if differs := check_recreated(body, created.record):
             raise ValueError(differs)
         return ""
