@@ -68,7 +68,7 @@ def create_genomic_file(client: DataServiceClient, body: Mapping[str, Any]) -> C
                 if held is None:
                     raise
         if held.get("external_id") == body["external_id"]:
-            return _appeared_since_planning(client, held, body)
+            _appeared_since_planning(client, held, body)
     raise DataServiceError(
         f"The {MAX_ID_ATTEMPTS} kf_ids gwo_assets derives for {body['external_id']} are all "
         "held by genomic files of other external_ids; nothing was sent: report this to the "
@@ -130,16 +130,14 @@ def _post_until_known(client: DataServiceClient, endpoint: str, body: Mapping[st
 
 
 def _appeared_since_planning(client: DataServiceClient, held: dict,
-                             body: Mapping[str, Any]) -> Created:
-    """A record of this external_id under the chosen id before the first POST: another run
-    or an interrupted one made it after planning. Reused only while it is nobody's and
-    exactly what this run would write; otherwise nothing is sent."""
+                             body: Mapping[str, Any]) -> None:
+    """A record of this external_id holds the chosen id before the first POST: another run
+    made it after this one planned (most likely one still between its POST and its links).
+    It is never taken over here, linked or not: nothing is sent, and the rerun classifies it
+    (another study's stops the run; one left link-less by a dead run is reused)."""
     links = client.list_all(BIOSPECIMEN_LINKS, {"genomic_file_id": held["kf_id"]})
-    if not links and record_matches_body(held, body):
-        return Created(held, existed=True)
     owners = sorted({link.get("biospecimen_id") or "?" for link in links})
-    state = (f"linked to biospecimen(s) {', '.join(owners)}" if links
-             else "with other field values than this run's")
+    state = f"linked to biospecimen(s) {', '.join(owners)}" if links else "not linked yet"
     raise CreateConflict(
         f"Genomic file {held['kf_id']} for {body['external_id']} was registered after this "
         f"run planned (created_at {held.get('created_at')}, {state}); nothing was written for "

@@ -137,14 +137,15 @@ def test_a_file_linked_by_another_run_after_planning_is_never_overwritten(client
 
 
 @responses.activate
-def test_a_linkless_twin_left_by_an_interrupted_run_is_reused_not_posted(client):
+def test_a_linkless_file_another_run_just_posted_is_not_taken_over(client):
+    """Between its POST and its biospecimen link another run's file has no link: this run
+    must neither overwrite nor reuse it (it would end up linked to two studies)."""
     responses.get(f"{BASE}/genomic-files/{KF_ID}", json=single(stored()))
     responses.get(f"{BASE}/biospecimen-genomic-files", json={
         "_status": {"code": 200}, "results": [], "_links": {}, "total": 0, "limit": 1000})
 
-    created = create_genomic_file(client, FILE)
-
-    assert created.existed and created.record["kf_id"] == KF_ID
+    with pytest.raises(CreateConflict, match=f"{KF_ID}.*not linked yet.*rerun"):
+        create_genomic_file(client, FILE)
     assert posted_bodies() == []
 
 
