@@ -62,3 +62,28 @@ def test_faults_can_be_switched_over_http(dataservice, api):
     assert api.call("GET", "/studies").status_code == 200
     refused = api.call("POST", "/_sandbox/faults", json={"error_rat": 1})
     assert refused.status_code == 400
+
+
+def test_a_late_commit_answers_504_at_once_and_commits_the_same_request_later():
+    """What a gateway in front of a slow DataService does: the client hears 504, the write
+    still happens seconds later (and counts as a write then, not before)."""
+    import time
+
+    import requests
+
+    from gwo_assets.sandbox.dataservice import FaultConfig, SandboxDataService
+
+    with SandboxDataService() as dataservice:
+        dataservice.set_faults(FaultConfig(late_commit_rate=1.0, late_commit_seconds=0.5,
+                                           methods=("POST",)))
+        answer = requests.post(f"{dataservice.url}/studies", json={"external_id": "late"},
+                               timeout=10)
+        assert answer.status_code == 504
+        assert dataservice.late_commits_pending() == 1 and dataservice.write_count() == 0
+        assert requests.get(f"{dataservice.url}/studies", timeout=10).json()["total"] == 0
+        time.sleep(0.1)
+        dataservice.wait_for_late_commits(timeout=5)
+        dataservice.set_faults(None)
+        studies = requests.get(f"{dataservice.url}/studies", timeout=10).json()
+        assert [s["external_id"] for s in studies["results"]] == ["late"]
+        assert dataservice.write_count() == 1

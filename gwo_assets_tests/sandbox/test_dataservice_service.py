@@ -21,7 +21,7 @@ def test_counts_every_request_by_collection_and_only_writes_that_change_state(da
     assert dataservice.write_count() == 2
     assert api.call("GET", "/_sandbox/stats").json() == {
         "requests": dataservice.request_counts(), "writes": 2,
-        "unauthorized": 0}
+        "unauthorized": 0, "late_commits_pending": 0}
 
     assert api.call("POST", "/_sandbox/reset-stats").json() == {"requests": {}, "writes": 0,
                                                                  "unauthorized": 0}
