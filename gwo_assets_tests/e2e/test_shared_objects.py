@@ -44,7 +44,9 @@ def configs(stack, second, reports: Path) -> tuple[dict, dict]:
 
 def assert_one_file_linked_to_one_study(stack, shared: str, owner_biospecimens: set[str]) -> str:
     url = stack.info["dataservice_url"]
-    [record] = stored_files(url, shared)
+    records = stored_files(url, shared)
+    assert len(records) == 1, [r["kf_id"] for r in records]  # one genomic file for the object
+    [record] = records
     linked = {link_id(item, "biospecimen") for item in list_all(
         url, "/biospecimen-genomic-files", genomic_file_id=record["kf_id"])}
     assert linked == owner_biospecimens, linked
@@ -103,3 +105,40 @@ def test_two_studies_sharing_one_object_on_one_dagster_home(stack, process_env, 
 
 def test_two_studies_sharing_one_object_on_the_postgres_instance(stack, hosts, tmp_path):  # noqa: F811
     race(stack, hosts[0], hosts[1], tmp_path)
+
+
+def test_two_studies_sharing_one_object_launched_at_the_same_moment(stack, process_env, tmp_path):
+    """No gate: both launched together, whichever claims first wins; the invariant holds."""
+    from gwo_assets_tests.e2e.test_concurrent_runs import SLOW_POSTS
+
+    env = initialized(process_env)
+    second, shared = two_studies_sharing_one_object(stack, tmp_path)
+    reports = tmp_path / "reports"
+    config_a = real_config(stack.info, reports, skip_invalid_rows=True)
+    _, config_b = configs(stack, second, reports)
+    stack.dataservice.set_faults(SLOW_POSTS)
+    runs = [start(config, env, tmp_path, f"study-{i}")
+            for i, config in enumerate((config_a, config_b))]
+    outcomes = [finish(run) for run in runs]
+    stack.dataservice.set_faults(None)
+
+    url = stack.info["dataservice_url"]
+    records = stored_files(url, shared)
+    assert len(records) == 1, [r["kf_id"] for r in records]  # one genomic file for the object
+    [record] = records
+    linked = {link_id(item, "biospecimen") for item in list_all(
+        url, "/biospecimen-genomic-files", genomic_file_id=record["kf_id"])}
+    by_study = {study.study_id: study for study in (stack.study, second)}
+    owners = [study for study in by_study.values() if linked == {
+        b.kf_id for o in study.harmonized if o.filepath == shared for b in o.biospecimens}]
+    assert len(owners) == 1, linked  # one file, linked to one study only
+    assert [code for code, _ in outcomes] == [0, 0], [err[-3000:] for _, err in outcomes]
+    [winner] = owners
+    [loser] = [study for study in by_study.values() if study is not winner]
+    assert_study_loaded(stack, winner)
+    assert_study_loaded(stack, without(loser, shared))
+    assert_no_duplicates(stack)
+    [report] = [report_json(reports, folder.name) for folder in reports.iterdir()
+                if report_json(reports, folder.name)["study_id"] == loser.study_id]
+    text = str([p for g in report["problems"] for p in g["problems"] if p.get("value") == shared])
+    assert winner.study_id in text, report["problems"]
