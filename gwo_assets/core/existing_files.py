@@ -55,7 +55,11 @@ def mark_claimed(existing: pd.DataFrame, conflicts: pd.DataFrame) -> pd.DataFram
     """``existing`` with every record of a Filepath another study's live run claimed (columns
     ``CLAIM_COLUMNS``) owned ``claimed``, naming the claim; a claimed Filepath with no record
     yet gets one row without a kf_id (``found_by`` ``claim``), so the check reports it too."""
-    existing = with_columns(existing, EXISTING_COLUMNS)
+    existing = existing.copy()
+    for column in EXISTING_COLUMNS:  # every record field kept: the plan compares them
+        if column not in existing.columns:
+            existing[column] = pd.Series([None] * len(existing), index=existing.index,
+                                         dtype=object)
     if conflicts.empty:
         return existing
     claims = conflicts.drop_duplicates("filepath").set_index("filepath")

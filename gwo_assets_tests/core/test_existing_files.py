@@ -71,8 +71,9 @@ def test_a_filepath_another_studys_live_run_claimed_is_blocking_whatever_its_rec
     assert "SD_BBBBBBBB" in registered and "run-b" in registered and "GF_FRESH001" in registered
     assert "not registered in the DataService yet" in unregistered
 
-    assert mark_claimed(existing, pd.DataFrame(columns=CLAIM_COLUMNS))["owner"].tolist() == [
-        OWNER_NONE, OWNER_THIS_STUDY]
+    untouched = mark_claimed(existing.assign(size=[1, 2]), pd.DataFrame(columns=CLAIM_COLUMNS))
+    assert untouched["owner"].tolist() == [OWNER_NONE, OWNER_THIS_STUDY]
+    assert untouched["size"].tolist() == [1, 2]  # record fields kept: the plan compares them
 
 
 def test_a_claimed_file_of_another_study_is_reported_once():
