@@ -5,8 +5,8 @@ than the sources, payload expectations) run before the first write.
 """
 
 import pandas as pd
-from dagster import (AssetCheckExecutionContext, AssetExecutionContext, AssetIn, MetadataValue,
-                     asset, asset_check)
+from dagster import (AssetCheckExecutionContext, AssetExecutionContext, AssetIn, Failure,
+                     MetadataValue, asset, asset_check)
 
 from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.assets.step_helpers.check_results import issues_check_result, warning_check_result
@@ -18,10 +18,14 @@ from gwo_assets.assets.s3_metadata import missing_object_issues
 from gwo_assets.core.access import inherit_access, more_open_than_sources
 from gwo_assets.core.joins import harmonized_biospecimens, harmonized_experiments
 from gwo_assets.core.payloads import genomic_file_payloads
-from gwo_assets.core.existing_files import (OWNER_NONE, OWNER_OTHER_STUDY, OWNER_THIS_STUDY,
+from gwo_assets.core.existing_files import (CLAIM_COLUMNS, OWNER_NONE,
+                                            OWNER_OTHER_STUDY, OWNER_THIS_STUDY,
                                             duplicated_external_ids, existing_file_issues,
-                                            foreign_biospecimens, owner_of, reusable)
+                                            foreign_biospecimens, mark_claimed, owner_of,
+                                            reusable)
 from gwo_assets.core.plan import hidden_files, plan_genomic_files, plan_links, summarize_plan
+from gwo_assets.errors import ConcurrentLoadError
+from gwo_assets.resources import object_claims
 from gwo_assets.resources.biospecimen_studies import studies_of_biospecimens
 from gwo_assets.resources.dataservice import DataServiceClient, DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
@@ -89,6 +93,31 @@ def name_other_studies(client: DataServiceClient, records: list[dict], ours: set
                                             if study_of.get(bs)})
 
 
+def claim_filepaths(context: AssetExecutionContext, ingest: IngestSettings,
+                    filepaths: set[str]) -> pd.DataFrame:
+    """This run's claim on its Filepaths (a real run; a dry run only reads the claims); the
+    Filepaths a live run of another study claimed first (``CLAIM_COLUMNS``)."""
+    try:
+        outcome = object_claims.claim(context.instance, ingest.study_id, context.run_id,
+                                      filepaths, dry_run=ingest.dry_run)
+    except ConcurrentLoadError as error:
+        context.log.error(str(error))
+        raise Failure(description=str(error), allow_retries=False) from None
+    conflicts = pd.DataFrame(
+        [(filepath, other.study_id, other.run_id, other.since)
+         for filepath, other in sorted(outcome.conflicts.items())], columns=CLAIM_COLUMNS)
+    context.log.info(
+        f"{'Claimed' if not ingest.dry_run else 'Would claim'} "
+        f"{outcome.claimed if not ingest.dry_run else len(filepaths) - len(conflicts)} "
+        f"Filepath(s) for {ingest.study_id} ({outcome.where}); "
+        f"{outcome.live_claims} live claim(s) of other studies")
+    for (study, run), group in conflicts.groupby(["claim_study_id", "claim_run_id"]):
+        context.log.warning(
+            f"{len(group)} Filepath(s) of this manifest are claimed by {study}'s run {run}, "
+            f"loading now (e.g. {group['filepath'].iloc[0]}): this run never touches them")
+    return conflicts
+
+
 @asset(partitions_def=STUDY_PARTITIONS, group_name="plans", compute_kind="dataservice")
 def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSettings,
                               dataservice: DataServiceResource, gwo_manifest: GwoManifest,
@@ -108,8 +137,15 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
     looked up the same way when this run would PATCH or link it (it may also be
     another study's, or share its external_id with another record); an unchanged
     file costs nothing.
+
+    First of all, before any look-up, a real run claims its Filepaths on the Dagster
+    instance (``resources/object_claims.py``): a Filepath a live run of another study
+    claimed first is ``claimed`` (never touched, reported with that study and run),
+    so two studies naming one S3 object never both register or link it. A dry run
+    reads the claims without recording one.
     """
     wanted = set(gwo_manifest.filepaths)
+    conflicts = claim_filepaths(context, ingest, wanted)
     links = study_biospecimen_genomic_files.groupby("genomic_file_id")["biospecimen_id"].agg(
         lambda ids: sorted(set(ids.dropna())))
     seen = study_genomic_files[study_genomic_files["external_id"].isin(wanted)].copy()
@@ -147,6 +183,7 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
     # A looked-up record's classification (all of its links) wins over the study read's.
     existing = pd.concat([found, seen], ignore_index=True) if len(found) else seen
     existing = existing.drop_duplicates("kf_id").reset_index(drop=True)
+    existing = mark_claimed(existing, conflicts)
     owners = existing["owner"].value_counts()
     context.add_output_metadata({
         **frame_metadata(existing, ["kf_id", "external_id", "found_by", "owner", "created_at"]),
@@ -157,6 +194,7 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
         "found_by_lookup": MetadataValue.int(len(found)),
         "reused_without_links": MetadataValue.int(int(owners.get(OWNER_NONE, 0))),
         "of_another_study": MetadataValue.int(int(owners.get(OWNER_OTHER_STUDY, 0))),
+        "claimed_by_another_run": MetadataValue.int(len(conflicts)),
         "external_ids_held_twice": MetadataValue.int(len(duplicated_external_ids(existing))),
         "dataservice_requests": MetadataValue.json(client.request_counts()),
     })
@@ -171,8 +209,8 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
 @asset_check(asset=existing_harmonized_files, blocking=True,
              additional_ins={"gwo_manifest": AssetIn("gwo_manifest")},
              description="Every DataService file a manifest Filepath names is this study's or "
-                         "nobody's, and no Filepath is registered twice: such files are never "
-                         "touched.")
+                         "nobody's, no Filepath is registered twice, and none is claimed by a "
+                         "live run of another study: such files are never touched.")
 def existing_files_are_reusable(context: AssetCheckExecutionContext, ingest: IngestSettings,
                                 existing_harmonized_files: pd.DataFrame,
                                 gwo_manifest: GwoManifest):

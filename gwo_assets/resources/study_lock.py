@@ -47,6 +47,8 @@ class _Lock(Protocol):
 
     def alive(self) -> bool: ...
 
+    def liveness(self) -> dict: ...
+
     def release(self) -> None: ...
 
 
@@ -54,11 +56,24 @@ class _Lock(Protocol):
 class _FileLock:
     where: str
     handle: IO[str]
+    # ``<study>.<run_id>.live``, held exclusively for exactly as long as the study lock: other
+    # processes probe it (object_claims) without ever touching the study lock itself.
+    live: IO[str] | None = None
+    live_path: Path | None = None
 
     def alive(self) -> bool:
         return not self.handle.closed
 
+    def liveness(self) -> dict:
+        return {"file": str(self.live_path)} if self.live_path else {}
+
     def release(self) -> None:
+        if self.live is not None:
+            try:
+                self.live_path.unlink(missing_ok=True)
+            except OSError:
+                pass
+            self.live.close()  # closing drops its flock
         fcntl.flock(self.handle, fcntl.LOCK_UN)
         self.handle.close()
 
@@ -67,7 +82,12 @@ class _FileLock:
 class _PostgresLock:
     where: str
     connection: Any
+    key: int = 0
+    application_name: str = ""
     _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def liveness(self) -> dict:
+        return {"postgres_key": self.key, "application_name": self.application_name}
 
     def alive(self) -> bool:
         """The session still answers, so the server still holds its lock (only ``release``,
@@ -185,6 +205,38 @@ def watch(study_id: str, run_id: str, every_seconds: float = 2.0) -> Callable[[]
     return check
 
 
+def liveness(study_id: str, run_id: str) -> dict:
+    """How another process can tell, without touching the study lock, that ``run_id`` still
+    holds it: ``{"file": <its live marker>}`` or ``{"postgres_key", "application_name"}``
+    (the lock's session, named after the run). Raises ConcurrentLoadError unless held."""
+    require(study_id, run_id)
+    with _guard:
+        return _held[study_id].lock.liveness()
+
+
+def marker_is_held(path: str | Path) -> bool:
+    """True while some process holds the live marker ``path`` (so its run holds its study lock).
+
+    A shared, non-blocking probe of the marker, never of the study lock: a holder keeps the
+    marker exclusively, so the probe fails while it lives and cannot delay or refuse anyone (no
+    one else ever locks a marker but its holder, before its name is published). A marker found
+    free belongs to a dead run: it is removed."""
+    try:
+        handle = open(path)
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError:
+            pass
+        return False
+
+
 def release(study_id: str, run_id: str) -> None:
     with _guard:
         held = _held.get(study_id)
@@ -215,7 +267,16 @@ def _take_file(path: Path, run_id: str) -> _FileLock | None:
     handle.write(json.dumps({"run_id": run_id, "pid": os.getpid(), "host": os.uname().nodename,
                              "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}))
     handle.flush()
-    return _FileLock(where=f"lock file {path}", handle=handle)
+    live_path = path.with_name(f"{path.stem}.{run_id}.live")
+    live = open(live_path, "a+")
+    try:
+        fcntl.flock(live, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh name: nobody else holds it
+    except OSError:
+        live.close()
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+        raise
+    return _FileLock(where=f"lock file {path}", handle=handle, live=live, live_path=live_path)
 
 
 APPLICATION_NAME = "gwo_assets run {run_id}"  # on the lock's session: names the holder
@@ -239,7 +300,8 @@ def _take_postgres(url: str, study_id: str, run_id: str) -> tuple[_PostgresLock 
                            {"name": APPLICATION_NAME.format(run_id=run_id)})
         if connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar():
             return _PostgresLock(where=f"advisory lock {key} in the instance's Postgres database",
-                                 connection=connection), ""
+                                 connection=connection, key=key,
+                                 application_name=APPLICATION_NAME.format(run_id=run_id)), ""
         holders = connection.execute(text(HOLDER_QUERY), {
             "high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF}).all()
     except Exception:

@@ -17,7 +17,7 @@ from gwo_assets.sandbox.dataservice import listing, operations
 from gwo_assets.sandbox.dataservice.api_errors import (
     BAD_REQUEST, INTEGRITY_ERROR, METHOD_NOT_ALLOWED, NOT_FOUND, ApiError, internal_error,
 )
-from gwo_assets.sandbox.dataservice.faults import FaultConfig, FaultInjector, fault_message
+from gwo_assets.sandbox.dataservice.faults import FaultConfig, FaultInjector, Gate, fault_message
 from gwo_assets.sandbox.dataservice.schema import BY_PATH, Resource
 from gwo_assets.sandbox.dataservice.store import Store
 
@@ -98,6 +98,7 @@ class DataServiceApp:
         self._late_pending = 0
         # The real service sits behind a gateway that checks a bearer token; None: open.
         self.required_token: str | None = None
+        self.gates: dict[str, Gate] = {}  # "METHOD /collection" -> held until released
 
     def set_faults(self, faults: FaultConfig | None) -> None:
         """Swap the fault configuration; the seeded sequence starts over."""
@@ -113,6 +114,9 @@ class DataServiceApp:
         if self.required_token is not None and authorization != f"Bearer {self.required_token}":
             self.stats.count_unauthorized()
             return _error(401, "Unauthorized: a valid bearer token is required")
+        gate = self.gates.get(f"{method} /{segments[0]}")
+        if gate is not None:
+            gate.wait()
         fault = self._faults.next_fault(method)
         if fault.error_status:
             return _error(fault.error_status, fault_message(fault.error_status))

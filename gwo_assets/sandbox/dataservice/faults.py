@@ -88,3 +88,23 @@ def fault_message(status: int) -> str:
     if status == 503:
         return SERVICE_UNAVAILABLE
     return HTTPStatus(status).phrase
+
+
+class Gate:
+    """Holds every request of one ``"METHOD /collection"`` until released, to freeze a client
+    at a chosen point of its writes (e.g. between its POSTs and its link POSTs) while another
+    client runs: ``arrived`` counts the requests that reached it."""
+
+    def __init__(self, timeout_seconds: float = 600) -> None:
+        self._open = threading.Event()
+        self._lock = threading.Lock()
+        self.timeout_seconds = timeout_seconds
+        self.arrived = 0
+
+    def wait(self) -> None:
+        with self._lock:
+            self.arrived += 1
+        self._open.wait(self.timeout_seconds)
+
+    def release(self) -> None:
+        self._open.set()

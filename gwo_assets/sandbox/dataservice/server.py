@@ -8,7 +8,7 @@ from pathlib import Path
 from types import TracebackType
 
 from gwo_assets.sandbox.dataservice.app import DataServiceApp
-from gwo_assets.sandbox.dataservice.faults import FaultConfig
+from gwo_assets.sandbox.dataservice.faults import FaultConfig, Gate
 from gwo_assets.sandbox.dataservice.http11 import HttpServer
 from gwo_assets.sandbox.dataservice.store import Store
 
@@ -56,6 +56,8 @@ class SandboxDataService:
     def stop(self) -> None:
         if self._server is None:
             return
+        for gate in self._app.gates.values():
+            gate.release()
         self._server.shutdown()
         self._server.close_connections()
         self._server.server_close()
@@ -104,6 +106,13 @@ class SandboxDataService:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.late_commits_pending()} late commits still pending")
             time.sleep(0.05)
+
+    def hold(self, method: str, collection: str) -> Gate:
+        """Hold every ``method`` request to ``collection`` (e.g. ``"POST"``,
+        ``"/biospecimen-genomic-files"``) until the returned gate is released (or ``stop()``)."""
+        gate = Gate()
+        self._started_app().gates[f"{method} {collection}"] = gate
+        return gate
 
     def require_token(self, token: str | None) -> None:
         """Answer 401 to every API request without ``Authorization: Bearer <token>``

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +102,23 @@ def generate_study(dataservice_url: str, s3_client: Any, bucket: str, specimens:
     manifest = workdir / f"gwo-manifest-{plan.study_id}.{manifest_format}"
     rows = write_manifest(plan, manifest, manifest_format)
     return GeneratedStudy.from_plan(plan, manifest, rows)
+
+
+def share_object(study: GeneratedStudy, owner: GeneratedStudy,
+                 manifest_format: str = "tsv") -> tuple[GeneratedStudy, str]:
+    """``study`` whose manifest (rewritten in place) names one of ``owner``'s S3 objects instead
+    of one of its own: the first output of ``study`` with an output of ``owner`` of the same
+    kind (folder, suffix, Data Type). Two studies sharing one object, as two analysts' manifests
+    can; returns the new study and the shared Filepath."""
+    def kind(output: HarmonizedFile) -> tuple[str, str, str]:
+        folder, _, name = output.key.rpartition("/")
+        return folder, name.partition(".")[2], output.data_type
+
+    theirs = {kind(output): output for output in reversed(owner.harmonized)}
+    index, shared = next((i, theirs[kind(output)]) for i, output in enumerate(study.harmonized)
+                         if kind(output) in theirs)
+    harmonized = list(study.harmonized)
+    harmonized[index] = replace(harmonized[index], key=shared.key, filepath=shared.filepath)
+    plan = replace(study.plan, harmonized=tuple(harmonized))
+    rows = write_manifest(plan, study.manifest, manifest_format)
+    return GeneratedStudy.from_plan(plan, study.manifest, rows), shared.filepath
