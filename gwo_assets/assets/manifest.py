@@ -32,6 +32,7 @@ class GwoManifest:
     sha256: str
     rows: pd.DataFrame
     issues: pd.DataFrame
+    data_rows: int | None = None  # the file's data rows (before splitting cells, dropping repeats)
 
     @property
     def filepaths(self) -> list[str]:
@@ -69,7 +70,34 @@ def load_gwo_manifest(location: str, s3: S3Resource) -> GwoManifest:
     rows = normalize_manifest(raw)
     issues = validate_manifest(rows)
     return GwoManifest(source=location, sha256=hashlib.sha256(data).hexdigest(),
-                       rows=drop_duplicate_rows(rows), issues=issues)
+                       rows=drop_duplicate_rows(rows), issues=issues,
+                       data_rows=int(rows["row"].nunique()))
+
+
+def describe_rows(manifest: GwoManifest) -> str:
+    """What the manifest holds, counting rows as the file numbers them (what every issue's row
+    refers to) and saying what the table's rows are when that count differs.
+
+    A data row is a row of the file with any GWO value: the header, blank rows and rows with
+    only unknown columns are not counted; a quoted cell spanning lines is one row, as in a
+    spreadsheet. The table has one row per (Filepath, Source Read, biospecimen): a cell naming
+    several biospecimens adds rows, a repeated row is dropped.
+    """
+    rows = manifest.rows
+    data_rows = manifest.data_rows if manifest.data_rows is not None else int(rows["row"].nunique())
+    numbers = rows["row"].astype(int)
+    text = (f"{_count(data_rows, 'data row')} (rows {numbers.min()}-{numbers.max()} of the file; "
+            "the header and blank rows not counted)" if len(rows) else "no data rows")
+    text += f", {_count(int(rows['filepath'].nunique()), 'harmonized file')}"
+    if len(rows) != data_rows:
+        text += (f"; loaded as {_count(len(rows), 'row')}, one per Filepath, Source Read and "
+                 "biospecimen (a cell naming several biospecimens gives one each, repeated rows "
+                 "once)")
+    return text
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
 
 
 @asset(partitions_def=STUDY_PARTITIONS, group_name="manifest", compute_kind="pandas")
@@ -82,16 +110,14 @@ def gwo_manifest(context: AssetExecutionContext, ingest: IngestSettings, s3: S3R
         raise Failure(description=str(error), allow_retries=False) from None
     rows = manifest.rows
     errors = int((manifest.issues["severity"] == "error").sum()) if len(manifest.issues) else 0
-    context.log.info(
-        f"Manifest {manifest.source}: {len(rows)} rows, {rows['filepath'].nunique()} harmonized "
-        f"files, {errors} row error(s)"
-    )
+    context.log.info(f"Manifest {manifest.source}: {describe_rows(manifest)}; {errors} row error(s)")
     context.add_output_metadata({
         **frame_metadata(rows),
         "source": MetadataValue.text(manifest.source),
         "sha256": MetadataValue.text(manifest.sha256),
         "harmonized_files": MetadataValue.int(int(rows["filepath"].nunique())),
         "biospecimens": MetadataValue.int(int(rows["biospecimen_id"].nunique())),
+        "manifest_data_rows": MetadataValue.int(int(manifest.data_rows or 0)),
         "row_errors": MetadataValue.int(errors),
     })
     return manifest

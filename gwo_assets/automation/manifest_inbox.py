@@ -6,8 +6,10 @@ biospecimens looked up in the DataService; a first folder named ``SD_XXXXXXXX`` 
 register the study's partition and request a **dry run** of ``ingest_gwo`` for it (run key =
 the hash, tags ``gwo/manifest`` and ``gwo/manifest_sha256``). A manifest that cannot be
 attributed is skipped with the reason as a warning in the sensor's log; its bytes are not
-looked at again (a corrected upload has other bytes). A DataService that cannot be reached
-is retried on the next tick. The sensor never requests a real run: the analyst reads the
+looked at again (a corrected upload has other bytes). A file that cannot be read (archived,
+access denied, deleted since the listing) is skipped the same way, with what to do, and the
+rest of the inbox is processed; a read that may succeed later (throttling, a 5xx, the
+network) and a DataService that cannot be reached are retried on the next tick. The sensor never requests a real run: the analyst reads the
 dry run and launches the real one (``gwo ingest SD_... <manifest> --write``).
 
 Running by default only where ``GWO_MANIFEST_INBOX`` is set when the definitions load;
@@ -21,7 +23,8 @@ from typing import Any
 from dagster import (DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult,
                      SkipReason, sensor)
 
-from gwo_assets.automation.inbox import INBOX_ENV, Inbox, InboxCursor, InboxFile, open_inbox
+from gwo_assets.automation.inbox import (INBOX_ENV, Inbox, InboxCursor, InboxFile,
+                                        UnreadableManifest, open_inbox)
 from gwo_assets.resources.biospecimen_studies import studies_of_biospecimens
 from gwo_assets.core.manifest_study import Attribution, attribute_manifest
 from gwo_assets.errors import GwoError
@@ -66,20 +69,38 @@ def evaluate_inbox(context: SensorEvaluationContext, inbox: Inbox,
     listed = inbox.files()
     requests: list[RunRequest] = []
     skipped = 0
+    unreadable: list[str] = []
     with dataservice.get_client() as client:
         for file in listed:
-            sha256 = cursor.known_hash(file)
-            data = None
-            if sha256 is None:
-                data = inbox.read(file)
-                sha256 = hashlib.sha256(data).hexdigest()
-            cursor.files[file.location] = [file.signature, sha256]
-            if sha256 in cursor.seen:
+            if cursor.is_known_unreadable(file):  # handled for these bytes; told once
+                continue
+            try:
+                sha256 = cursor.known_hash(file)
+                data = None
+                if sha256 is None:
+                    data = inbox.read(file)
+                    sha256 = hashlib.sha256(data).hexdigest()
+                cursor.files[file.location] = [file.signature, sha256]
+                cursor.unreadable.pop(file.location, None)
+                if sha256 in cursor.seen:
+                    continue
+                if data is None:
+                    data = inbox.read(file)
+            except UnreadableManifest as error:  # this file's problem: the others go on
+                if error.lasting:
+                    cursor.unreadable[file.location] = file.signature
+                    cursor.files.pop(file.location, None)
+                    unreadable.append(file.location)
+                    context.log.warning(f"Skipped manifest {file.location}: cannot read it: "
+                                        f"{error}. Nothing launched for it.")
+                else:
+                    context.log.warning(f"Manifest {file.location} not read yet: {error}; "
+                                        "trying again on the next tick")
                 continue
             try:
                 attribution = attribute_manifest(
-                    data if data is not None else inbox.read(file), file.relative.rsplit("/")[-1],
-                    file.relative, lambda ids: studies_of_biospecimens(client, ids))
+                    data, file.relative.rsplit("/")[-1], file.relative,
+                    lambda ids: studies_of_biospecimens(client, ids))
             except GwoError as error:  # the DataService, not the manifest: try again next tick
                 context.log.warning(f"Manifest {file.location} not attributed yet: {error}")
                 continue
@@ -91,15 +112,26 @@ def evaluate_inbox(context: SensorEvaluationContext, inbox: Inbox,
             else:
                 skipped += 1
                 context.log.warning(_skip_message(file, sha256, attribution))
+    present = {file.location for file in listed}
     cursor.files = {location: entry for location, entry in cursor.files.items()
-                    if location in {file.location for file in listed}}
+                    if location in present}
+    cursor.unreadable = {location: signature for location, signature in cursor.unreadable.items()
+                         if location in present}
     studies = sorted({request.partition_key for request in requests})
     return SensorResult(
         run_requests=requests, cursor=cursor.to_json(),
         dynamic_partitions_requests=[STUDY_PARTITIONS.build_add_request(studies)] if studies else [],
         skip_reason=None if requests else
-        f"No new manifest in {inbox.location}" + (f" ({skipped} skipped, see the log)"
-                                                   if skipped else ""))
+        f"No new manifest in {inbox.location}" + _skipped_note(skipped, unreadable))
+
+
+def _skipped_note(skipped: int, unreadable: list[str]) -> str:
+    notes = [f"{skipped} skipped"] if skipped else []
+    if unreadable:
+        shown = ", ".join(unreadable[:3]) + (f" and {len(unreadable) - 3} more"
+                                             if len(unreadable) > 3 else "")
+        notes.append(f"{len(unreadable)} unreadable: {shown}")
+    return f" ({'; '.join(notes)}; see the log for why and what to do)" if notes else ""
 
 
 def _skip_message(file: InboxFile, sha256: str, attribution: Attribution) -> str:

@@ -167,13 +167,17 @@ def _blank_cells(manifest: pd.DataFrame) -> list[pd.DataFrame]:
 def _kf_id_formats(manifest: pd.DataFrame) -> list[pd.DataFrame]:
     found = []
     for column, prefix in KF_ID_PREFIXES.items():
-        pattern = re.compile(rf"^{prefix}_[{CROCKFORD}]{{8}}$")
+        pattern = _kf_id_pattern(prefix)
         bad = manifest[_failing(manifest[column], lambda value, pattern=pattern: bool(pattern.match(value)))]
         found.append(_issues(
             bad, KF_ID_FORMAT, column, f"{prefix}_ followed by 8 characters of {CROCKFORD}",
             _explained(bad[column], lambda value, prefix=prefix: explain_kf_id(value, prefix)),
         ))
     return found
+
+
+def _kf_id_pattern(prefix: str) -> re.Pattern:
+    return re.compile(rf"^{prefix}_[{CROCKFORD}]{{8}}$")
 
 
 def explain_kf_id(value: str, prefix: str) -> str:
@@ -289,15 +293,28 @@ def _filepath_conflicts(manifest: pd.DataFrame) -> list[pd.DataFrame]:
     """One Filepath is one genomic file: its rows must agree on every per-file column.
 
     Otherwise its one payload would mix values taken from different rows. A blank
-    cell is "not given", not a disagreement.
+    cell is "not given", not a disagreement, and a malformed one (a Data Type typo, a bad
+    kf_id) is its own check's error, never a vote: otherwise a typo could outvote (or tie
+    with, and precede) the valid rows and have them told to change into the typo.
     """
     found = []
     for column in PER_FILE_COLUMNS:
-        rows = manifest[manifest["filepath"].notna() & manifest[column].notna()]
+        rows = manifest[manifest["filepath"].notna() & _well_formed(manifest[column])]
         if column == "participant_id":
             rows = rows[~rows["workflow_type"].isin(MULTI_PARTICIPANT_WORKFLOWS)]
         found.append(_minority_rows(rows, "filepath", column))
     return found
+
+
+def _well_formed(values: pd.Series) -> pd.Series:
+    """Mask of the non-blank values that pass their own format check (enum, kf_id), if any."""
+    column = values.name
+    if column in ENUMS:
+        return values.notna() & values.isin(ENUMS[column])
+    if column in KF_ID_PREFIXES:
+        pattern = _kf_id_pattern(KF_ID_PREFIXES[column])
+        return values.notna() & ~_failing(values, lambda value: bool(pattern.match(value)))
+    return values.notna()
 
 
 def _minority_rows(rows: pd.DataFrame, key: str, column: str) -> pd.DataFrame:

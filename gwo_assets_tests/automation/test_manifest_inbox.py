@@ -6,9 +6,11 @@ import logging
 import shutil
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from dagster import DagsterInstance, SkipReason, build_sensor_context
 
-from gwo_assets.automation.inbox import INBOX_ENV
+from gwo_assets.automation import manifest_inbox
+from gwo_assets.automation.inbox import INBOX_ENV, LocalInbox, open_inbox
 from gwo_assets.automation.manifest_inbox import REPORT_DIR_ENV, gwo_manifest_inbox
 from gwo_assets.definitions import defs
 from gwo_assets.partitions import STUDY_PARTITIONS
@@ -184,3 +186,134 @@ def test_an_unreachable_dataservice_is_retried_on_the_next_tick(stack, resources
     sensor.resources = resources
     (request,) = sensor.tick().run_requests  # the bytes were not marked as handled
     assert request.partition_key == stack.info["study_id"]
+
+
+def refuse_get(inbox_client, key: str, code: str, status: int):
+    """S3 answering ``code`` to a GET of ``key``, at the boto3 boundary (as botocore's Stubber
+    does: a before-call handler's response replaces the request); other requests go through."""
+    def before_call(params, **_):
+        if params["url_path"].endswith("/" + key):
+            return (AWSResponse(None, status, {}, None),
+                    {"Error": {"Code": code, "Message": code},
+                     "ResponseMetadata": {"HTTPStatusCode": status}})
+        return None
+    inbox_client.meta.events.register("before-call.s3.GetObject", before_call)
+
+
+def test_one_unreadable_manifest_does_not_stop_the_inbox(stack, resources, monkeypatch, caplog):
+    """Issue 21 item 6: an archived (GLACIER), an AccessDenied and a vanished manifest each get
+    a warning naming the file and what to do, are recorded as handled for those bytes, and the
+    good manifest beside them gets its dry run, on the first tick and after."""
+    client = stack.s3.client()
+    good = stack.study.manifest.read_bytes()
+    prefix = "inbox-unreadable/"
+    client.put_object(Bucket=stack.bucket, Key=prefix + "a-archived.tsv", Body=good + b"\n",
+                      StorageClass="GLACIER")
+    client.put_object(Bucket=stack.bucket, Key=prefix + "b-denied.tsv", Body=good + b"\n\n")
+    client.put_object(Bucket=stack.bucket, Key=prefix + "c-vanished.tsv", Body=good + b"\n\n\n")
+    client.put_object(Bucket=stack.bucket, Key=prefix + "d-good.tsv", Body=good)
+    opened = []
+
+    def open_inbox_watched(location, client_factory):
+        inbox = open_inbox(location, client_factory)
+        refuse_get(inbox.client, prefix + "b-denied.tsv", "AccessDenied", 403)
+
+        def vanish(params, **_):  # deleted by someone else between the listing and the GET
+            if params["Key"] == prefix + "c-vanished.tsv":
+                client.delete_object(Bucket=stack.bucket, Key=params["Key"])
+        inbox.client.meta.events.register("provide-client-params.s3.GetObject", vanish)
+        opened.append(inbox)
+        return inbox
+
+    monkeypatch.setattr(manifest_inbox, "open_inbox", open_inbox_watched)
+    monkeypatch.setenv(INBOX_ENV, f"s3://{stack.bucket}/{prefix}")
+    sensor = Sensor(resources, log_handler=caplog.handler)
+
+    with caplog.at_level(logging.WARNING):
+        result = sensor.tick()
+    (request,) = result.run_requests
+    assert request.tags["gwo/manifest"] == f"s3://{stack.bucket}/{prefix}d-good.tsv"
+    assert request.partition_key == stack.info["study_id"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3, warnings
+    archived, denied, vanished = warnings
+    assert "a-archived.tsv" in archived and "archived" in archived and "restore it" in archived
+    assert "b-denied.tsv" in denied and "AccessDenied" in denied and "s3:GetObject" in denied
+    assert "c-vanished.tsv" in vanished and "deleted between the listing and the read" in vanished
+    assert all("Nothing launched" in w for w in warnings)
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        again = sensor.tick()  # handled for those bytes: not read, not told again
+    assert again.run_requests == [] and not caplog.records
+    assert "No new manifest" in again.skip_reason.skip_message
+
+    client.put_object(Bucket=stack.bucket, Key=prefix + "a-archived.tsv",
+                      Body=good + b"\n\n\n\n")  # other bytes, same key: tried again
+    (retried,) = sensor.tick().run_requests
+    assert retried.tags["gwo/manifest"] == f"s3://{stack.bucket}/{prefix}a-archived.tsv"
+
+
+def test_unreadable_manifests_alone_are_named_in_the_skip_reason(stack, resources, monkeypatch):
+    client = stack.s3.client()
+    prefix = "inbox-archived-only/"
+    client.put_object(Bucket=stack.bucket, Key=prefix + "old.tsv",
+                      Body=stack.study.manifest.read_bytes(), StorageClass="DEEP_ARCHIVE")
+    monkeypatch.setenv(INBOX_ENV, f"s3://{stack.bucket}/{prefix}")
+    result = Sensor(resources).tick()
+    assert result.run_requests == []
+    assert (f"1 unreadable: s3://{stack.bucket}/{prefix}old.tsv; see the log"
+            in result.skip_reason.skip_message)
+
+
+def test_a_read_that_may_succeed_later_is_retried_and_does_not_stop_the_rest(
+        stack, resources, monkeypatch, caplog):
+    client = stack.s3.client()
+    prefix = "inbox-throttled/"
+    client.put_object(Bucket=stack.bucket, Key=prefix + "a-slow.tsv",
+                      Body=stack.study.manifest.read_bytes() + b"\n")
+    client.put_object(Bucket=stack.bucket, Key=prefix + "b-good.tsv",
+                      Body=stack.study.manifest.read_bytes())
+    throttled = True
+
+    def open_inbox_throttled(location, client_factory):
+        inbox = open_inbox(location, client_factory)
+        if throttled:
+            refuse_get(inbox.client, prefix + "a-slow.tsv", "SlowDown", 503)
+        return inbox
+
+    monkeypatch.setattr(manifest_inbox, "open_inbox", open_inbox_throttled)
+    monkeypatch.setenv(INBOX_ENV, f"s3://{stack.bucket}/{prefix}")
+    sensor = Sensor(resources, log_handler=caplog.handler)
+    with caplog.at_level(logging.WARNING):
+        (request,) = sensor.tick().run_requests
+    assert request.tags["gwo/manifest"].endswith("b-good.tsv")
+    assert any("a-slow.tsv not read yet" in r.getMessage() and "SlowDown" in r.getMessage()
+               for r in caplog.records)
+    throttled = False
+    (retried,) = sensor.tick().run_requests  # not recorded as handled
+    assert retried.tags["gwo/manifest"].endswith("a-slow.tsv")
+
+
+def test_a_local_manifest_removed_before_it_is_read_is_skipped_and_the_rest_processed(
+        stack, resources, tmp_path, monkeypatch, caplog):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    gone = inbox / "a-gone.tsv"
+    gone.write_bytes(stack.study.manifest.read_bytes() + b"\n")
+    shutil.copy(stack.study.manifest, inbox / "b-good.tsv")
+    read = LocalInbox.read
+
+    def read_after_removal(self, file):
+        if file.location == str(gone):
+            gone.unlink(missing_ok=True)  # removed by someone else after the listing
+        return read(self, file)
+
+    monkeypatch.setattr(LocalInbox, "read", read_after_removal)
+    monkeypatch.setenv(INBOX_ENV, str(inbox))
+    sensor = Sensor(resources, log_handler=caplog.handler)
+    with caplog.at_level(logging.WARNING):
+        (request,) = sensor.tick().run_requests
+    assert request.tags["gwo/manifest"] == str(inbox / "b-good.tsv")
+    assert any("a-gone.tsv" in r.getMessage() and "removed between the listing and the read"
+               in r.getMessage() for r in caplog.records)

@@ -1,9 +1,11 @@
 """validate_manifest: each check, its explanation, and the summary a person reads."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from gwo_assets.core.manifest import OUTPUT_COLUMNS
+from gwo_assets.core.manifest import OUTPUT_COLUMNS, normalize_manifest, read_manifest_bytes
 from gwo_assets.core.manifest_rules import (
     ISSUE_COLUMNS,
     explain_enum,
@@ -240,3 +242,58 @@ def test_summary_counts_by_check_and_shows_one_example_of_each_first():
     )
     assert summary.endswith("; and 3 more.")
     assert "\n" not in summary
+
+
+def test_a_typo_in_one_row_of_a_file_blames_only_that_row_not_the_valid_one():
+    """Issue 21 item 8: row 2 'gvcf' (a typo) and row 3 'gVCF' (valid) of one Filepath. The tie
+    used to make the typo the file's value, so the valid row 3 was flagged as a conflict with a
+    suggestion to change 'gVCF' into the typo. Only the invalid row is an error."""
+    issues = validate_manifest(manifest(
+        {"data_type": "gvcf", "workflow_type": "GATK-HaplotypeCaller-gVCF"},
+        {"data_type": "gVCF", "workflow_type": "GATK-HaplotypeCaller-gVCF",
+         "source_read": "s3://kf-bucket/source/b.bam"},
+    ))
+    assert issue_tuples(issues) == [("enum_value", "error", 2, "Data Type", "gvcf")]
+    assert issues.loc[0, "suggestion"] == "did you mean 'gVCF'? (values are case-sensitive)"
+
+
+def test_the_issue_21_manifest_flags_row_6_only():
+    """The manifest of the report: rows 6 ('gvcf') and 7 ('gVCF') of one Filepath, read from
+    the file, so the row numbers are the file's."""
+    path = Path(__file__).parents[1] / "manifests" / "data_type_typo_beside_valid.tsv"
+    issues = validate_manifest(normalize_manifest(read_manifest_bytes(path.read_bytes(), path.name)))
+    errors = issues[issues["severity"] == "error"]
+    assert issue_tuples(errors) == [("enum_value", "error", 6, "Data Type", "gvcf")]
+    assert errors["suggestion"].tolist() == ["did you mean 'gVCF'? (values are case-sensitive)"]
+    assert "Row 7" not in summarize_issues(issues)
+
+
+@pytest.mark.parametrize("column, bad, good", [
+    ("data_type", "gvcf", "gVCF"),
+    ("workflow_type", "Alignmnet", "Alignment"),
+    ("participant_id", "PT_0A1B2C3U", "PT_0A1B2C3D"),
+    ("family_id", "FM-0A1B2C3D", "FM_0A1B2C3D"),
+])
+def test_a_malformed_value_never_outvotes_valid_rows_of_its_file(column, bad, good):
+    """Two typo rows against one valid row: the typo is the majority, yet only the typo rows are
+    errors (by their own check); the valid row is not told to become the typo."""
+    issues = validate_manifest(manifest(
+        {column: bad, "source_read": "s3://kf-bucket/source/b.bam"},
+        {column: bad, "source_read": "s3://kf-bucket/source/c.bam"},
+        {column: good},
+    ))
+    assert [issue[2] for issue in issue_tuples(issues)] == [2, 3]
+    assert set(issues["check"]) <= {"enum_value", "kf_id_format"}
+    assert set(issues["value"]) == {bad}
+
+
+def test_valid_values_that_disagree_are_still_a_conflict_beside_a_typo():
+    issues = validate_manifest(manifest(
+        {},
+        {"data_type": "gVCF", "source_read": "s3://kf-bucket/source/b.bam"},
+        {"data_type": "aligned reads", "source_read": "s3://kf-bucket/source/c.bam"},
+        {"source_read": "s3://kf-bucket/source/d.bam"},
+    ))
+    assert issue_tuples(issues) == [("filepath_conflict", "error", 3, "Data Type", "gVCF"),
+                                    ("enum_value", "error", 4, "Data Type", "aligned reads")]
+    assert "has Data Type 'Aligned Reads' on row(s) 2, 5" in issues.loc[0, "suggestion"]
