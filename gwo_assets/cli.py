@@ -354,8 +354,7 @@ def quiet_expected_failures(skipped: list[str]):
 
 def first_blocking_problem(report: dict[str, Any]) -> str | None:
     """The first problem that stopped (or would stop) the load, as one sentence: the row,
-    column, value, expected value and fix of the first blocking check's first error, else the
-    failed step's message."""
+    column, value, expected value and fix of the first blocking check's first error."""
     for blocking in report.get("blocking_problems") or []:
         for group in report.get("problems") or []:
             for problem in group.get("problems") or []:
@@ -364,6 +363,10 @@ def first_blocking_problem(report: dict[str, Any]) -> str | None:
                     total = sum(b.get("errors", 0) for b in report["blocking_problems"])
                     more = f"; {total - 1} more in the report" if total > 1 else ""
                     return f"{_problem_sentence(problem)} (check {blocking['check']}{more})"
+    return None
+
+
+def _first_step_error(report: dict[str, Any]) -> str | None:
     for error in report.get("errors") or []:
         message = str(error.get("message") or "").strip()
         if message:
@@ -384,10 +387,17 @@ def _problem_sentence(problem: dict[str, Any]) -> str:
 
 
 def _strip_class(message: str) -> str:
-    """``dagster._core.definitions.events.Failure: text`` -> ``text`` (first line kept)."""
-    first = message.splitlines()[0]
-    return re.sub(r"^[\w.]*(Failure|Error): ", "", first) if "\n" not in message else \
-        re.sub(r"^[\w.]*(Failure|Error): ", "", " ".join(message.split()))
+    """One line; an expected failure without its class (``dagster._core.definitions.events.
+    Failure: text`` -> ``text``); any other error keeps its class (``RuntimeError: ...``)."""
+    line = " ".join(message.split())
+    return re.sub(r"^dagster\._core\.\S+\.(Failure|DagsterAssetCheckFailedError): ", "", line)
+
+
+def _root_cause(error: Any) -> Any:
+    """The innermost error of Dagster's wrappers (``Error occurred while executing op``)."""
+    while error is not None and getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error
 
 
 def _first_failure_in_log(instance: Any, run_id: str) -> str | None:
@@ -401,7 +411,7 @@ def _first_failure_in_log(instance: Any, run_id: str) -> str | None:
                 DagsterEventType.RESOURCE_INIT_FAILURE):
             continue
         error = getattr(event.event_specific_data, "error", None)
-        chosen = _expected_error(error) or error
+        chosen = _expected_error(error) or _root_cause(error)
         if chosen is not None:
             return f"{_strip_class(chosen.message.strip())} (step {event.step_key or 'run'})"
         if event.message:
@@ -430,7 +440,8 @@ def _finish(instance: Any, run_id: str, success: bool, report_dir: Path,
     print(f"Report JSON: {report_path}")
     ok = success and report.get("status") == "success"
     if not ok:
-        cause = first_blocking_problem(report) or _first_failure_in_log(instance, run_id)
+        cause = (first_blocking_problem(report) or _first_failure_in_log(instance, run_id)
+                 or _first_step_error(report))
         print(f"Cause: {cause or 'see the log above'}")
     print(f"Report: {report_path.with_name('report.md')}")
     if ok and report.get("dry_run"):
