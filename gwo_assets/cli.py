@@ -1,11 +1,15 @@
 """``gwo``: the analysts' command line.
 
-``gwo ingest SD_XXXXXXXX MANIFEST`` registers the study's partition and runs ``ingest_gwo`` for
-it on your Dagster instance (``$DAGSTER_HOME``, so the run shows in the UI), a dry run unless
-``--write``; the job's INFO log shows its progress on stderr, and the command ends with the
-summary line and the report's path. Exit code 0 when the run succeeded, 1 when anything that
-stops the load failed (a blocking check, an unreadable manifest, a failed write, a refused
-config), 2 for a usage error.
+``gwo ingest SD_XXXXXXXX MANIFEST`` checks ``$DAGSTER_HOME``, a local MANIFEST and that the
+study exists in the DataService (one ``GET /studies/<kf_id>``), then registers the study's
+partition and runs ``ingest_gwo`` for it on your Dagster instance (so the run shows in the
+UI), a dry run unless ``--write``; the job's INFO log shows its progress on stderr (expected
+failures as one sentence, without stack trace), and the command ends with the summary line,
+the first blocking problem (``Cause: ...``) and the report's path. Exit code 0 when the run
+succeeded, 1 when anything that stops the load failed (a blocking check, an unreadable
+manifest, a failed write, a refused config, a DataService that cannot be asked), 2 for a
+usage error (nothing ran, nothing registered). ``gwo remove-partition SD_XXXXXXXX`` deletes a
+study's partition key. Exit codes and messages: docs/errors.md.
 
 The same run without it: ``dagster job execute -m gwo_assets -j ingest_gwo -c run.yaml --tags
 '{"dagster/partition": "SD_..."}'`` or ``dg launch --job ingest_gwo --partition SD_... --config
