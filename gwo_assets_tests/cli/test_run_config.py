@@ -104,7 +104,8 @@ def test_a_dagster_home_mistake_is_one_sentence_and_exit_2(mistake, tmp_path, mo
     monkeypatch.setenv("DAGSTER_HOME", home)
     assert main(["ingest", STUDY, "m.tsv"]) == EXIT_USAGE
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and err.startswith(f"gwo: error: DAGSTER_HOME={home} ")
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith(f"gwo: error: DAGSTER_HOME={home} ")
     assert {"relative": "is a relative path", "missing": "does not exist",
             "a file": "is not a folder"}[mistake] in err
     assert main(["remove-partition", STUDY]) == EXIT_USAGE
