@@ -1,11 +1,15 @@
 """``gwo``: the analysts' command line.
 
-``gwo ingest SD_XXXXXXXX MANIFEST`` registers the study's partition and runs ``ingest_gwo`` for
-it on your Dagster instance (``$DAGSTER_HOME``, so the run shows in the UI), a dry run unless
-``--write``; the job's INFO log shows its progress on stderr, and the command ends with the
-summary line and the report's path. Exit code 0 when the run succeeded, 1 when anything that
-stops the load failed (a blocking check, an unreadable manifest, a failed write, a refused
-config), 2 for a usage error.
+``gwo ingest SD_XXXXXXXX MANIFEST`` checks ``$DAGSTER_HOME``, a local MANIFEST and that the
+study exists in the DataService (one ``GET /studies/<kf_id>``), then registers the study's
+partition and runs ``ingest_gwo`` for it on your Dagster instance (so the run shows in the
+UI), a dry run unless ``--write``; the job's INFO log shows its progress on stderr (expected
+failures as one sentence, without stack trace), and the command ends with the summary line,
+the first blocking problem (``Cause: ...``) and the report's path. Exit code 0 when the run
+succeeded, 1 when anything that stops the load failed (a blocking check, an unreadable
+manifest, a failed write, a refused config, a DataService that cannot be asked), 2 for a
+usage error (nothing ran, nothing registered). ``gwo remove-partition SD_XXXXXXXX`` deletes a
+study's partition key. Exit codes and messages: docs/errors.md.
 
 The same run without it: ``dagster job execute -m gwo_assets -j ingest_gwo -c run.yaml --tags
 '{"dagster/partition": "SD_..."}'`` or ``dg launch --job ingest_gwo --partition SD_... --config
@@ -15,9 +19,12 @@ run.yaml``, once the study's partition exists (``gwo ingest`` and the inbox sens
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
+import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="an ingest_gwo run config for everything else; the options above "
                              "override it")
     ingest.set_defaults(run=run_ingest)
+    remove = commands.add_parser(
+        "remove-partition", help="remove a study's partition key from your instance",
+        description="Delete the study's key of the gwo_study partitions (e.g. a mistyped study "
+                    "an older version registered) from the instance of $DAGSTER_HOME. Its runs "
+                    "and their logs stay. Exit 0, or 2 on usage errors.")
+    remove.add_argument("study", type=_study_id, metavar="SD_XXXXXXXX",
+                        help="the study's kf_id (its partition key)")
+    remove.set_defaults(run=run_remove_partition)
     return parser
 
 
@@ -142,17 +157,93 @@ def _section(parent: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+# ---------------------------------------------------------------- checks before a run
+
+
+def dagster_home(environ: dict[str, str] | None = None) -> Path:
+    """``$DAGSTER_HOME`` as Dagster needs it (set, absolute, an existing folder), else a
+    one-sentence UsageError instead of Dagster's traceback."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get("DAGSTER_HOME", "")
+    if not raw:
+        raise UsageError("DAGSTER_HOME is not set: point it at your Dagster instance (from the "
+                         "repository: export DAGSTER_HOME=$PWD/.dagster_home, set up by `make "
+                         "install`) so the run is kept and shows in the UI")
+    home = Path(os.path.expanduser(raw))
+    if not home.is_absolute():
+        raise UsageError(f"DAGSTER_HOME={raw} is a relative path: Dagster needs an absolute one "
+                         f"(e.g. export DAGSTER_HOME={Path(raw).resolve()})")
+    if not home.is_dir():
+        what = "is not a folder" if home.exists() else "does not exist"
+        raise UsageError(f"DAGSTER_HOME={raw} {what}: point it at your instance's folder (from "
+                         "the repository: export DAGSTER_HOME=$PWD/.dagster_home, set up by "
+                         f"`make install`), or create it with mkdir -p {raw}")
+    return home
+
+
+def check_local_manifest(manifest: str) -> None:
+    """A local MANIFEST must be a readable file before any run starts (an s3:// one is read by
+    the run, with the run's credentials)."""
+    if is_s3_uri(manifest):
+        return
+    path = Path(manifest)
+    if not path.exists():
+        raise UsageError(f"MANIFEST {manifest} does not exist: give the path of the GWO manifest "
+                         "(TSV, CSV or XLSX) or an s3://bucket/key URI")
+    if not path.is_file():
+        raise UsageError(f"MANIFEST {manifest} is not a file: give the path of the GWO manifest "
+                         "(TSV, CSV or XLSX) or an s3://bucket/key URI")
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"MANIFEST {manifest} is not readable: check its permissions")
+
+
+class EnvironmentProblem(Exception):
+    """Nothing ran because the environment is not usable (exit 1): ``str()`` says why."""
+
+
+def check_study_exists(study: str, config: dict[str, Any]) -> None:
+    """One GET /studies/<study> on the run's DataService before anything is registered:
+    UsageError when it does not exist, EnvironmentProblem when it cannot be asked."""
+    from gwo_assets.partitions import StudyRefused, StudyUncheckable, check_study, dataservice_of
+
+    url, token = dataservice_of(config, os.environ)
+    try:
+        check_study(study, url, token)
+    except StudyRefused as error:
+        raise UsageError(f"{error}; nothing ran and no partition was registered") from None
+    except StudyUncheckable as error:
+        raise EnvironmentProblem(f"{error}; nothing ran and no partition was registered"
+                                 ) from None
+
+
+def open_instance(home: Path):
+    """The instance of ``$DAGSTER_HOME``; a UsageError naming its dagster.yaml when it cannot
+    be opened."""
+    from dagster import DagsterInstance
+    from dagster._core.errors import DagsterError
+
+    try:
+        return DagsterInstance.get()
+    except DagsterError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageError(f"the Dagster instance at DAGSTER_HOME={home} cannot be opened "
+                         f"({first}): fix {home / 'dagster.yaml'}") from None
+
+
 # ---------------------------------------------------------------- running
 
 
 def run_ingest(args: argparse.Namespace) -> int:
     config = ingest_run_config(args)
-    if not os.environ.get("DAGSTER_HOME"):
-        raise UsageError("DAGSTER_HOME is not set: point it at your Dagster instance (from the "
-                         "repository: export DAGSTER_HOME=$PWD/.dagster_home, set up by `make "
-                         "install`) so the run is kept and shows in the UI")
+    home = dagster_home()
+    check_local_manifest(args.manifest)
+    try:
+        check_study_exists(args.study, config)
+    except EnvironmentProblem as error:
+        print(f"gwo: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     # Dagster is imported only now: `gwo --help` and usage errors stay fast.
-    from dagster import DagsterInstance, execute_job
+    from dagster import execute_job
     from dagster._core.definitions.reconstruct import ReconstructableRepository
     from dagster._core.errors import DagsterError
 
@@ -164,23 +255,178 @@ def run_ingest(args: argparse.Namespace) -> int:
     url = config["resources"].get("dataservice", {}).get("config", {}).get("url") \
         or os.environ.get(URL_ENV, "")
     print(f"gwo: ingest_gwo {mode} for {args.study}: manifest {ingest['manifest']}, DataService "
-          f"{public_url(url)}, instance {os.environ['DAGSTER_HOME']}", file=sys.stderr, flush=True)
+          f"{public_url(url)}, instance {home}", file=sys.stderr, flush=True)
     job = ReconstructableRepository.for_module(
         "gwo_assets", "defs", working_directory=os.getcwd()).get_reconstructable_job("ingest_gwo")
-    with DagsterInstance.get() as instance:
+    with open_instance(home) as instance:
         register_study(instance, args.study)
+        skipped: list[str] = []
         try:
-            result = execute_job(job, instance, run_config=config,
-                                 tags={PARTITION_TAG: args.study})
+            with quiet_expected_failures(skipped):
+                result = execute_job(job, instance, run_config=config,
+                                     tags={PARTITION_TAG: args.study})
         except DagsterError as error:  # refused config: nothing ran
             print(f"gwo: the run was refused: {error}", file=sys.stderr)
             return EXIT_FAILED
-        return _finish(result.run_id, result.success, Path(ingest.get("report_dir", "reports")),
-                       args)
+        if skipped:
+            print(f"gwo: {len(skipped)} step(s) not executed because a step they depend on "
+                  "failed or did not run", file=sys.stderr)
+        return _finish(instance, result.run_id, result.success,
+                       Path(ingest.get("report_dir", "reports")), args)
 
 
-def _finish(run_id: str, success: bool, report_dir: Path, args: argparse.Namespace) -> int:
-    """The summary line and the report path on stdout; the exit code."""
+def run_remove_partition(args: argparse.Namespace) -> int:
+    """Delete a study's partition key (a mistyped study a run registered)."""
+    home = dagster_home()
+    from gwo_assets.partitions import STUDY_PARTITIONS, remove_study
+
+    with open_instance(home) as instance:
+        removed = remove_study(instance, args.study)
+    if removed:
+        print(f"Removed partition {args.study} of {STUDY_PARTITIONS.name} from the instance at "
+              f"{home}; its runs and their logs are kept (delete those under Runs in the UI).")
+    else:
+        print(f"The instance at {home} has no partition {args.study} of "
+              f"{STUDY_PARTITIONS.name}: nothing to remove.")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- what a failed run printed
+
+_NOT_EXECUTING = re.compile(r"^Dependencies for step \S+ .*Not executing\.\s*$", re.S)
+# Failures a user fixes by changing an input or a setting: their message says it all, the
+# stack trace only hides it. Anything else (a bug) keeps Dagster's stack trace.
+EXPECTED_ERRORS = frozenset({"Failure", "DagsterAssetCheckFailedError"})
+
+
+def _expected_error(error: Any) -> Any:
+    """The expected failure in ``error``'s chain (the error itself or its cause), or None."""
+    while error is not None:
+        if getattr(error, "cls_name", None) in EXPECTED_ERRORS:
+            return error
+        error = getattr(error, "cause", None)
+    return None
+
+
+def _quiet(record: logging.LogRecord) -> bool:
+    """A filter on the run's console logger: drop the "Dependencies for step ... Not executing"
+    lines (counted instead), print an expected failure as its one sentence, no stack trace."""
+    meta = getattr(record, "dagster_meta", None)
+    if not isinstance(meta, dict):
+        return True
+    event = meta.get("dagster_event")
+    if event is None:
+        if _NOT_EXECUTING.match(str(meta.get("orig_message") or "")):
+            _SKIPPED.append(str(meta.get("step_key") or ""))
+            return False
+        return True
+    expected = _expected_error(getattr(event.event_specific_data, "error", None))
+    if expected is not None:
+        head = str(record.msg).split("\n\n", 1)[0]
+        # the run's failure repeats its step's: its first line ("Steps failed: [...]") is enough
+        record.msg = head if event.is_run_failure else f"{head}\n{expected.message.strip()}"
+        record.args = ()
+    return True
+
+
+_SKIPPED: list[str] = []
+
+
+class _QuietLogger(logging.Logger):
+    """The class Dagster's console logger is made of while ``gwo ingest`` runs its job."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.addFilter(_quiet)
+
+
+@contextlib.contextmanager
+def quiet_expected_failures(skipped: list[str]):
+    """While the job runs in this process: Dagster's console logger (created through
+    ``logging.getLoggerClass()``) filters its records with ``_quiet``; the steps it did not
+    run are appended to ``skipped``."""
+    previous = logging.getLoggerClass()
+    logging.setLoggerClass(_QuietLogger)
+    _SKIPPED.clear()
+    try:
+        yield
+    finally:
+        logging.setLoggerClass(previous)
+        skipped.extend(_SKIPPED)
+        _SKIPPED.clear()
+
+
+def first_blocking_problem(report: dict[str, Any]) -> str | None:
+    """The first problem that stopped (or would stop) the load, as one sentence: the row,
+    column, value, expected value and fix of the first blocking check's first error."""
+    for blocking in report.get("blocking_problems") or []:
+        for group in report.get("problems") or []:
+            for problem in group.get("problems") or []:
+                if problem.get("dagster_check") == blocking.get("check") and \
+                        problem.get("severity", "error") == "error":
+                    total = sum(b.get("errors", 0) for b in report["blocking_problems"])
+                    more = f"; {total - 1} more in the report" if total > 1 else ""
+                    return f"{_problem_sentence(problem)} (check {blocking['check']}{more})"
+    return None
+
+
+def _first_step_error(report: dict[str, Any]) -> str | None:
+    for error in report.get("errors") or []:
+        message = str(error.get("message") or "").strip()
+        if message:
+            return f"{_strip_class(message)} (step {error.get('step')})"
+    return None
+
+
+def _problem_sentence(problem: dict[str, Any]) -> str:
+    where = ", ".join(part for part in (
+        f"row {problem['row']}" if problem.get("row") not in (None, "") else "",
+        f"column '{problem['column']}'" if problem.get("column") else "") if part)
+    sentence = f"{where}: {problem.get('value')!r}" if where else repr(problem.get("value"))
+    if problem.get("expected"):
+        sentence += f" - expected {problem['expected']}"
+    if problem.get("fix"):
+        sentence += f"; {problem['fix']}"
+    return sentence
+
+
+def _strip_class(message: str) -> str:
+    """One line; an expected failure without its class (``dagster._core.definitions.events.
+    Failure: text`` -> ``text``); any other error keeps its class (``RuntimeError: ...``)."""
+    line = " ".join(message.split())
+    return re.sub(r"^dagster\._core\.\S+\.(Failure|DagsterAssetCheckFailedError): ", "", line)
+
+
+def _root_cause(error: Any) -> Any:
+    """The innermost error of Dagster's wrappers (``Error occurred while executing op``)."""
+    while error is not None and getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error
+
+
+def _first_failure_in_log(instance: Any, run_id: str) -> str | None:
+    """The first failure's sentence from the run's event log (a run that wrote no report)."""
+    from dagster import DagsterEventType
+
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.event_type not in (
+                DagsterEventType.STEP_FAILURE, DagsterEventType.RUN_FAILURE,
+                DagsterEventType.RESOURCE_INIT_FAILURE):
+            continue
+        error = getattr(event.event_specific_data, "error", None)
+        chosen = _expected_error(error) or _root_cause(error)
+        if chosen is not None:
+            return f"{_strip_class(chosen.message.strip())} (step {event.step_key or 'run'})"
+        if event.message:
+            return event.message
+    return None
+
+
+def _finish(instance: Any, run_id: str, success: bool, report_dir: Path,
+            args: argparse.Namespace) -> int:
+    """The summary line, the run, the cause of a failure and the report's path on stdout;
+    the exit code."""
     from gwo_assets.assets.report import summary_line
 
     report_path = report_dir / run_id / "report.json"
@@ -189,12 +435,19 @@ def _finish(run_id: str, success: bool, report_dir: Path, args: argparse.Namespa
     except (OSError, ValueError):
         report = None
     if report is None:
-        print(f"Run {run_id} FAILED before writing its report; see the log above.")
+        print(f"Run {run_id} FAILED before writing its report.")
+        cause = _first_failure_in_log(instance, run_id)
+        print(f"Cause: {cause or 'see the log above'}")
         return EXIT_FAILED
     print(summary_line(report))
-    print(f"Report JSON: {report_path}")
     print(f"Run {run_id}: in the UI under Runs, or the asset catalog's partition {args.study}.")
+    print(f"Report JSON: {report_path}")
     ok = success and report.get("status") == "success"
+    if not ok:
+        cause = (first_blocking_problem(report) or _first_failure_in_log(instance, run_id)
+                 or _first_step_error(report))
+        print(f"Cause: {cause or 'see the log above'}")
+    print(f"Report: {report_path.with_name('report.md')}")
     if ok and report.get("dry_run"):
         print(f"To load it: gwo ingest {args.study} {args.manifest} --write"
               + "".join(f" {flag} {value}" for flag, value in (

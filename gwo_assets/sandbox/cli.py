@@ -116,7 +116,7 @@ def _up(args: argparse.Namespace) -> int:
         if run_config is not None:
             from gwo_assets.sandbox.run_config import launch_instructions
 
-            print(launch_instructions(run_config), file=sys.stderr, flush=True)
+            print(launch_instructions(run_config, stack.info), file=sys.stderr, flush=True)
         log.info("sandbox ready; stop with Ctrl-C or SIGTERM")
         while True:
             signal.pause()

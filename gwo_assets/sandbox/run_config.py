@@ -33,14 +33,29 @@ def render_run_config(info: dict[str, Any], *, dry_run: bool = True,
     return config
 
 
-def launch_instructions(path: Path) -> str:
+def launch_commands(path: Path, info: dict[str, Any]) -> list[str]:
+    """The shell commands that launch the written config, from the repository, in the order
+    to paste them: ``gwo ingest`` (checks the study, registers its partition, runs), then
+    ``dg launch`` (which needs that partition to exist). Each works as printed; a test runs
+    them (gwo_assets_tests/e2e/test_printed_commands.py)."""
+    shown, study = _relative(path), info["study_id"]
+    manifest = _relative(Path(info["manifest"]))
+    return [f"{SANDBOX_ENV} .venv/bin/gwo ingest {study} {manifest} --config {shown}",
+            f"{SANDBOX_ENV} .venv/bin/dg launch --job ingest_gwo --partition {study} "
+            f"--config {shown}"]
+
+
+def launch_instructions(path: Path, info: dict[str, Any]) -> str:
     """How to launch the written config, from the repository: in the UI and on the CLI."""
     shown = _relative(path)
+    gwo, dg = launch_commands(path, info)
     return (f"Run config for this sandbox (a dry run): {shown}\n"
             f"  UI:  make ui (another terminal), open http://127.0.0.1:3000, Jobs > ingest_gwo > "
             f"Launchpad, paste the contents of {shown}, Launch Run\n"
-            f"  CLI: {SANDBOX_ENV} .venv/bin/dg launch --job ingest_gwo --config {shown}\n"
-            f"  Write for real: set dry_run: false in a copy of it.")
+            f"  CLI: {gwo}\n"
+            f"  then, once a run registered the study's partition (the line above does): {dg}\n"
+            f"  Write for real: add --write to the gwo line, or set dry_run: false in a copy of "
+            f"{shown}.")
 
 
 def write_run_config(path: Path, info: dict[str, Any]) -> Path:
@@ -50,7 +65,7 @@ def write_run_config(path: Path, info: dict[str, Any]) -> Path:
               f"{info['dataservice_url']},\n# S3 {info['s3_endpoint_url']}. Valid while that "
               f"sandbox runs.\n"
               + "".join(f"# {line.strip()}\n"
-                        for line in launch_instructions(path).splitlines()[1:]))
+                        for line in launch_instructions(path, info).splitlines()[1:]))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(header + yaml.safe_dump(render_run_config(info), sort_keys=False))
     return path

@@ -1,5 +1,6 @@
 """`gwo ingest`'s run config: the command line merged over --config; usage errors exit 2."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,49 @@ def test_without_dagster_home_nothing_runs(capsys, monkeypatch):
     monkeypatch.setenv("KF_DATASERVICE_URL", "http://dataservice.test")
     assert main(["ingest", STUDY, str(Path("m.tsv"))]) == EXIT_USAGE
     assert "DAGSTER_HOME is not set" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mistake", ["relative", "missing", "a file"])
+def test_a_dagster_home_mistake_is_one_sentence_and_exit_2(mistake, tmp_path, monkeypatch,
+                                                           capsys):
+    """Issue 21 item 4: Dagster's DagsterInvariantViolationError traceback (exit 1) becomes
+    one sentence naming the variable, exit 2 (a usage error), before anything runs."""
+    monkeypatch.setenv("KF_DATASERVICE_URL", "http://127.0.0.1:9")  # never contacted
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.tsv").write_text("x\n")
+    (tmp_path / "home-file").write_text("")
+    home = {"relative": "dagster_home", "missing": str(tmp_path / "nope"),
+            "a file": str(tmp_path / "home-file")}[mistake]
+    (tmp_path / "dagster_home").mkdir()  # a relative path is refused even when it exists
+    monkeypatch.setenv("DAGSTER_HOME", home)
+    assert main(["ingest", STUDY, "m.tsv"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith(f"gwo: error: DAGSTER_HOME={home} ")
+    assert {"relative": "is a relative path", "missing": "does not exist",
+            "a file": "is not a folder"}[mistake] in err
+    assert main(["remove-partition", STUDY]) == EXIT_USAGE
+
+
+def test_a_missing_local_manifest_exits_2_before_any_run(tmp_path, monkeypatch, capsys):
+    """Issue 21 item 5: checked before a run starts (no run, no partition, no DataService)."""
+    from dagster import DagsterInstance
+
+    from gwo_assets.partitions import STUDY_PARTITIONS
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("KF_DATASERVICE_URL", "http://127.0.0.1:9")  # never contacted
+    started = time.monotonic()
+    assert main(["ingest", STUDY, str(tmp_path / "missing.tsv")]) == EXIT_USAGE
+    assert main(["ingest", STUDY, str(tmp_path)]) == EXIT_USAGE
+    assert time.monotonic() - started < 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"gwo: error: MANIFEST {tmp_path / 'missing.tsv'} does not exist: give the "
+                   "path of the GWO manifest (TSV, CSV or XLSX) or an s3://bucket/key URI",
+                   f"gwo: error: MANIFEST {tmp_path} is not a file: give the path of the GWO "
+                   "manifest (TSV, CSV or XLSX) or an s3://bucket/key URI"]
+    with DagsterInstance.get() as instance:
+        assert instance.get_runs() == []
+        assert not instance.has_dynamic_partition(STUDY_PARTITIONS.name, STUDY)

@@ -46,11 +46,13 @@ def test_gwo_ingest_dry_run_write_and_failure(stack, process_env, tmp_path):
     assert stack.dataservice.request_counts()["POST /genomic-files"] == len(stack.study.harmonized)
 
     missing = gwo("ingest", study, str(tmp_path / "missing.tsv"), *common, "--write", env=env)
-    assert missing.returncode == 1
-    assert "GWO ingest FAILED (real run)" in missing.stdout
+    assert missing.returncode == 2  # checked before any run (issue 21 item 5)
+    assert missing.stderr.strip() == (f"gwo: error: MANIFEST {tmp_path / 'missing.tsv'} does not "
+                                      "exist: give the path of the GWO manifest (TSV, CSV or "
+                                      "XLSX) or an s3://bucket/key URI")
 
     for result in (dry, real, missing):
         assert TOKEN not in result.stdout + result.stderr
     with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
         runs = instance.get_runs()
-    assert len(runs) == 3 and {run.tags["dagster/partition"] for run in runs} == {study}
+    assert len(runs) == 2 and {run.tags["dagster/partition"] for run in runs} == {study}

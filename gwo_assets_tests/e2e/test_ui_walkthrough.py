@@ -79,7 +79,7 @@ def test_make_sandbox_then_make_ui_then_paste_run_yaml_is_a_successful_dry_run(t
         info = json.loads(next(line for line in printed.splitlines() if line.startswith("{")))
         assert info["run_config"] == str(run_yaml) and run_yaml.is_file()
         assert "Launchpad, paste the contents of" in printed
-        assert "dg launch --job ingest_gwo --config" in printed
+        assert f"dg launch --job ingest_gwo --partition {info['study_id']} --config" in printed
 
         webserver = make("ui", variables, env, ui_log)
         wait_for(lambda: answers(f"{ui}/server_info"), "make ui", webserver, ui_log)

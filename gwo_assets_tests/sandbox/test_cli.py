@@ -55,7 +55,9 @@ def test_up_prints_one_json_line_serves_both_and_exits_0_on_sigterm(tmp_path):
     run_yaml = tmp_path / "work" / "run.yaml"  # a ready dry-run config, by default in --workdir
     assert info["run_config"] == str(run_yaml)
     assert f"study {info['study_id']}" in run_yaml.read_text()
-    assert f"dg launch --job ingest_gwo --config {run_yaml}" in (tmp_path / "stderr.log").read_text()
+    printed = (tmp_path / "stderr.log").read_text()
+    assert f"gwo ingest {info['study_id']} {info['manifest']} --config {run_yaml}" in printed
+    assert f"dg launch --job ingest_gwo --partition {info['study_id']} --config {run_yaml}" in printed
 
 
 def test_up_with_no_specimens_starts_empty_and_exits_0_on_sigint(tmp_path):

@@ -9,7 +9,8 @@ import yaml
 from gwo_assets.definitions import defs
 from gwo_assets.resources.run_settings import IngestSettings
 from gwo_assets.sandbox.generator.plan import plan_study
-from gwo_assets.sandbox.run_config import EXAMPLE, REPO, launch_instructions, write_run_config
+from gwo_assets.sandbox.run_config import (EXAMPLE, REPO, SANDBOX_ENV, launch_commands,
+                                           launch_instructions, write_run_config)
 
 
 def assert_valid(config: dict) -> None:
@@ -67,10 +68,32 @@ def test_the_written_run_yaml_is_a_dry_run_of_this_sandbox_with_absolute_paths(i
     assert config["resources"]["dataservice"]["config"]["url"] == info["dataservice_url"]
     assert config["resources"]["s3"]["config"]["endpoint_url"] == info["s3_endpoint_url"]
     header = path.read_text().split("resources:", 1)[0]
-    assert "dg launch --job ingest_gwo --config" in header and "Launchpad" in header
+    assert "Launchpad" in header
+    for command in launch_commands(path, info):
+        assert command in header
 
 
-def test_launch_instructions_name_the_ui_steps_and_the_cli(tmp_path):
-    text = launch_instructions(tmp_path / "run.yaml")
+def test_launch_instructions_name_the_ui_steps_and_the_cli(info, tmp_path):
+    text = launch_instructions(tmp_path / "run.yaml", info)
     assert "make ui" in text and "Jobs > ingest_gwo > Launchpad" in text
-    assert f"dg launch --job ingest_gwo --config {tmp_path / 'run.yaml'}" in text
+    gwo, dg = launch_commands(tmp_path / "run.yaml", info)
+    assert gwo == (f"{SANDBOX_ENV} .venv/bin/gwo ingest SD_A4M2HB1G {info['manifest']} "
+                   f"--config {tmp_path / 'run.yaml'}")
+    # dg launch fails on a partition nobody registered: it always names one, after gwo ingest
+    assert f"dg launch --job ingest_gwo --partition SD_A4M2HB1G --config {tmp_path / 'run.yaml'}" \
+        in dg
+    assert text.index(gwo) < text.index(dg)
+
+
+def test_the_examples_header_prints_the_commands_make_sandbox_prints(monkeypatch):
+    """examples/sandbox_run.yaml's header shows the same commands as `make sandbox` (run from
+    the repository, default SANDBOX_DIR); the e2e test runs them."""
+    monkeypatch.chdir(REPO)
+    args = makefile_sandbox_args()
+    config = yaml.safe_load(EXAMPLE.read_text())["resources"]
+    info = {"study_id": config["ingest"]["config"]["study_id"],
+            "manifest": str(REPO / config["ingest"]["config"]["manifest"])}
+    header = " ".join(line.lstrip("#").strip().rstrip("\\").strip()
+                      for line in EXAMPLE.read_text().split("resources:", 1)[0].splitlines())
+    for command in launch_commands(REPO / args["run-config"], info):
+        assert " ".join(command.split()) in " ".join(header.split()), command
