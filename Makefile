@@ -40,9 +40,12 @@ test-e2e: install
 	$(BIN)/pytest -q -m e2e
 
 ## bench: benchmarks (not part of make test); e.g. make bench BENCH_ARGS="--sizes 1000"
+## BENCH_DATASERVICE_FILES: the DataService size axis, other studies' genomic files in the
+## sandbox (0 = empty); e.g. make bench BENCH_DATASERVICE_FILES=0,1000000 BENCH_ARGS="--sizes 1000"
 BENCH_ARGS ?=
+BENCH_DATASERVICE_FILES ?= 0
 bench: install
-	$(BIN)/python -m gwo_assets_tests.bench $(BENCH_ARGS)
+	$(BIN)/python -m gwo_assets_tests.bench --dataservice-files $(BENCH_DATASERVICE_FILES) $(BENCH_ARGS)
 
 ## sandbox: a long-running sandbox for the UI: writes .sandbox/run.yaml (a ready dry-run config
 ## for `make ui` or `dg launch`), prints its URLs and how to launch it; Ctrl-C stops it

@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--late-commit-rate", type=_rate, default=0.0,
                     help="share of POST/PATCH answered 504 at once and committed later")
     up.add_argument("--late-commit-seconds", type=_non_negative(float), default=4.0)
+    up.add_argument("--filler-files", type=_non_negative(int), default=0,
+                    help="other studies' genomic files the DataService holds before the study "
+                         "(e.g. 1000000, the real service's size: external_id look-ups scan them)")
+    up.add_argument("--filler-cache", type=Path, default=None,
+                    help="where filled databases are kept between runs (default: "
+                         "~/.cache/gwo_assets/sandbox-filler; a 1 M-file build takes minutes)")
     up.add_argument("--run-config", type=Path, default=None,
                     help="where to write a ready ingest_gwo dry-run config for this sandbox "
                          "(default: <workdir>/run.yaml; none without a study)")
@@ -99,7 +105,8 @@ def _up(args: argparse.Namespace) -> int:
                              late_commit_seconds=args.late_commit_seconds)
     stack = SandboxStack(host=args.host, dataservice_port=args.dataservice_port, s3_port=args.s3_port,
                          specimens=args.specimens, seed=args.seed, workdir=args.workdir, faults=faults,
-                         bucket=args.bucket, manifest_format=args.manifest_format)
+                         bucket=args.bucket, manifest_format=args.manifest_format,
+                         filler_files=args.filler_files, filler_cache=_filler_cache(args))
     _stop_on_signals()
     try:
         stack.start()
@@ -125,6 +132,16 @@ def _up(args: argparse.Namespace) -> int:
     finally:
         stack.stop()
     return EXIT_OK
+
+
+def _filler_cache(args: argparse.Namespace) -> Path | None:
+    if not args.filler_files:
+        return None
+    from gwo_assets.sandbox.dataservice.filler import DEFAULT_CACHE_DIR
+
+    cache = args.filler_cache or DEFAULT_CACHE_DIR
+    _check_writable(cache)
+    return cache
 
 
 def _ready_line(stack: SandboxStack) -> dict[str, Any]:

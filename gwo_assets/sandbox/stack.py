@@ -22,14 +22,16 @@ class SandboxStack:
 
     Faults (and the bearer-token requirement, ``token``) are switched on only after
     the study is generated, so the study is complete and only the code under test
-    sees them. Without ``workdir`` a
+    sees them. ``filler_files`` other studies' genomic files are in the DataService
+    before the study (``filler_cache``: where the filled template is kept). Without ``workdir`` a
     temporary directory holds the manifest and is removed on stop.
     """
 
     def __init__(self, host: str = "127.0.0.1", dataservice_port: int = 0, s3_port: int = 0,
                  specimens: int = 50, seed: int = 7, workdir: str | Path | None = None,
                  faults: FaultConfig | None = None, bucket: str = "gwo-sandbox",
-                 manifest_format: str = "tsv", token: str | None = None) -> None:
+                 manifest_format: str = "tsv", token: str | None = None,
+                 filler_files: int = 0, filler_cache: str | Path | None = None) -> None:
         self.host = host
         self.specimens = specimens
         self.seed = seed
@@ -40,7 +42,8 @@ class SandboxStack:
         self.workdir = Path(workdir).resolve() if workdir is not None else None
         self._own_workdir = workdir is None
         self.s3 = SandboxS3(host=host, port=s3_port)
-        self.dataservice = SandboxDataService(host=host, port=dataservice_port)
+        self.dataservice = SandboxDataService(host=host, port=dataservice_port,
+                                              filler_files=filler_files, filler_cache=filler_cache)
         self.study: GeneratedStudy | None = None
 
     def start(self) -> SandboxStack:
@@ -57,6 +60,9 @@ class SandboxStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.s3.start()
         self.dataservice.start()
+        if self.dataservice.filler_files:
+            log.info("DataService holds %d filler genomic files of other studies (%.1f s)",
+                     self.dataservice.filler_files, self.dataservice.filler_seconds)
         s3_client = self.s3.client()
         ensure_bucket(s3_client, self.bucket)
         if self.specimens > 0:
@@ -90,6 +96,7 @@ class SandboxStack:
             "study_id": self.study.study_id if self.study else None,
             "manifest": str(self.study.manifest) if self.study else None,
             "workdir": str(self.workdir) if self.workdir else None,
+            "filler_files": self.dataservice.filler_files,
         }
 
     def __enter__(self) -> SandboxStack:

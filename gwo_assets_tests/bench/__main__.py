@@ -3,6 +3,8 @@
     python -m gwo_assets_tests.bench                  # 1,000 and 10,000 files, 100k-row manifest
     python -m gwo_assets_tests.bench --sizes 1000     # quicker
     python -m gwo_assets_tests.bench --quick          # 200 files, 10k-row manifest (smoke test)
+    python -m gwo_assets_tests.bench --sizes 1000 --dataservice-files 0,1000000 --manifest-rows 0
+                                                      # empty DataService, then one of 1 M files
 
 Prints one block per study size and a summary; ``--json FILE`` keeps the raw
 figures. Exits 1 when a run fails, and with ``--strict`` also when a target is
@@ -22,6 +24,7 @@ import time
 from pathlib import Path
 
 from gwo_assets.resources.dataservice import DataServiceResource
+from gwo_assets.sandbox.dataservice import filler
 from gwo_assets_tests.bench import table
 from gwo_assets_tests.bench.manifest_scale import measure_in_subprocess
 from gwo_assets_tests.bench.runner import Options, SizeResult, run_size
@@ -53,6 +56,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-concurrency", type=int, default=None,
                         help="the pipeline's dataservice max_concurrency (default: the "
                              "resource's default)")
+    parser.add_argument("--dataservice-files", type=_sizes, default=[0],
+                        help="DataService size axis: other studies' genomic files the sandbox "
+                             "holds, comma-separated (default 0; e.g. 0,1000000: the real "
+                             "service's size, where every external_id look-up scans them)")
+    parser.add_argument("--filler-cache", type=Path, default=None,
+                        help="where filled DataService databases are kept between runs "
+                             "(default ~/.cache/gwo_assets/sandbox-filler)")
+    parser.add_argument("--naive-sample-filled", type=int, default=Options.naive_sample_filled,
+                        help="files the naive loader runs on when the DataService holds filler")
     parser.add_argument("--seed", type=int, default=Options.seed)
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -61,6 +73,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.sizes, args.manifest_rows = [QUICK_SIZE], QUICK_MANIFEST_ROWS
         args.floor_seconds = min(args.floor_seconds, QUICK_FLOOR_SECONDS)
     return args
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of counts") from None
+    if not sizes or any(size < 0 for size in sizes):
+        raise argparse.ArgumentTypeError(f"{text!r}: give one or more counts >= 0")
+    return sizes
 
 
 def use_sandbox_credentials() -> None:
@@ -98,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     env = environment()
     concurrency = (args.max_concurrency
                    or DataServiceResource.model_fields["max_concurrency"].default)
-    print(f"gwo_assets benchmark: sizes {args.sizes}, manifest {args.manifest_rows:,} rows, "
+    print(f"gwo_assets benchmark: sizes {args.sizes}, DataService holding "
+          f"{', '.join(f'{n:,}' for n in args.dataservice_files)} other files, "
+          f"manifest {args.manifest_rows:,} rows, "
           f"pipeline max_concurrency {concurrency}, DataService latency {args.latency_ms} ms; "
           f"{env['cpus']} CPUs, load average {env['load_average'][0]:.1f}, {env['platform']}",
           flush=True)
@@ -106,15 +130,21 @@ def main(argv: list[str] | None = None) -> int:
     env["one_time_seconds"] = warm_up()
     print(f"one-time per process (definitions, GX import + first context): "
           f"{env['one_time_seconds']:.1f} s, not counted in the runs below", flush=True)
-    options = Options(seed=args.seed, floor_seconds=args.floor_seconds,
-                      naive_full_up_to=args.naive_full_up_to, naive_sample=args.naive_sample,
-                      latency_ms=args.latency_ms, max_concurrency=args.max_concurrency)
+    cache = str(args.filler_cache or filler.DEFAULT_CACHE_DIR)
     results: list[SizeResult] = []
     with tempfile.TemporaryDirectory(prefix="gwo-bench-") as workdir:
-        for size in args.sizes:
-            log = lambda line: print(line, flush=True)  # noqa: E731
-            results.append(run_size(size, options, Path(workdir) / str(size), log))
-            print("\n" + table.study_block(results[-1]) + "\n", flush=True)
+        for dataservice_files in args.dataservice_files:
+            options = Options(seed=args.seed, floor_seconds=args.floor_seconds,
+                              naive_full_up_to=args.naive_full_up_to,
+                              naive_sample=args.naive_sample, latency_ms=args.latency_ms,
+                              max_concurrency=args.max_concurrency,
+                              dataservice_files=dataservice_files, filler_cache=cache,
+                              naive_sample_filled=args.naive_sample_filled)
+            for size in args.sizes:
+                log = lambda line: print(line, flush=True)  # noqa: E731
+                folder = Path(workdir) / f"{size}-{dataservice_files}"
+                results.append(run_size(size, options, folder, log))
+                print("\n" + table.study_block(results[-1]) + "\n", flush=True)
     verdicts = [v for r in results for v in r.verdicts]
     if manifest:
         print(table.manifest_block(manifest) + "\n")

@@ -22,9 +22,9 @@ from gwo_assets.sandbox.s3 import SandboxS3
 _SERVERS = {"dataservice": SandboxDataService, "s3": SandboxS3}
 
 
-def _serve(kind: str, pipe: Connection) -> None:
+def _serve(kind: str, pipe: Connection, options: dict[str, Any]) -> None:
     """Child process: start one sandbox server, send its URL, answer CPU queries until told to stop."""
-    with _SERVERS[kind]() as server:
+    with _SERVERS[kind](**options) as server:
         pipe.send(server.url if kind == "dataservice" else server.endpoint_url)
         while pipe.recv() == "cpu":
             pipe.send(time.process_time())
@@ -33,14 +33,14 @@ def _serve(kind: str, pipe: Connection) -> None:
 class ServerProcess:
     """One sandbox server (``dataservice`` or ``s3``) in a spawned child process."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, **options: Any) -> None:
         if kind not in _SERVERS:
             raise ValueError(f"kind must be one of {sorted(_SERVERS)}, got {kind!r}")
         self.kind = kind
         self.url = ""
         context = multiprocessing.get_context("spawn")
         self._pipe, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(kind, child),
+        self._process = context.Process(target=_serve, args=(kind, child, options),
                                         name=f"bench-{kind}", daemon=True)
 
     def __enter__(self) -> ServerProcess:
@@ -64,10 +64,14 @@ class ServerProcess:
 
 
 class DataServiceProcess(ServerProcess):
-    """The sandbox DataService in a child, with its request counters read over HTTP."""
+    """The sandbox DataService in a child, with its request counters read over HTTP.
 
-    def __init__(self) -> None:
-        super().__init__("dataservice")
+    ``filler_files`` other studies' genomic files are in it from the start (copied
+    from the template in ``filler_cache``; see ``gwo_assets/sandbox/dataservice/filler.py``).
+    """
+
+    def __init__(self, filler_files: int = 0, filler_cache: str | None = None) -> None:
+        super().__init__("dataservice", filler_files=filler_files, filler_cache=filler_cache)
 
     def stats(self) -> dict[str, Any]:
         """``{"requests": {"METHOD /collection": n}, "writes": n}`` since the last reset."""

@@ -15,7 +15,7 @@ import os
 import resource
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ class PipelineRun:
     maxrss_mib: float
     client_cpu_seconds: float
     server_cpu_seconds: float
+    step_requests: dict[str, int] = field(default_factory=dict)  # from each step's metadata
 
     @property
     def total_requests(self) -> int:
@@ -123,8 +124,20 @@ def run_pipeline(label: str, dataservice: DataServiceProcess, s3_endpoint_url: s
         planned_writes={name: _metadata(result, name, "planned_create", 0)
                         + _metadata(result, name, "planned_update", 0) for name in LOAD_ASSETS},
         peak_rss_mib=rss.peak_bytes / 2**20, maxrss_mib=maxrss_mib(),
-        client_cpu_seconds=client_cpu, server_cpu_seconds=server_cpu)
+        client_cpu_seconds=client_cpu, server_cpu_seconds=server_cpu,
+        step_requests=step_requests(result))
     return run, result
+
+
+def step_requests(result: ExecuteInProcessResult) -> dict[str, int]:
+    """DataService requests per step key, from the ``dataservice_requests`` metadata each
+    reading or writing step attaches (a client per step); steps without it are not listed."""
+    counts: dict[str, int] = {}
+    for event in result.get_asset_materialization_events():
+        value = event.materialization.metadata.get("dataservice_requests")
+        if value is not None and isinstance(value.value, dict):
+            counts[event.step_key] = counts.get(event.step_key, 0) + sum(value.value.values())
+    return counts
 
 
 def step_seconds(instance: DagsterInstance, run_id: str) -> dict[str, float]:

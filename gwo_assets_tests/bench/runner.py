@@ -8,10 +8,12 @@ the same study (same plan, same S3 objects) so it too starts fresh.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gwo_assets.sandbox.dataservice import filler
 from gwo_assets_tests.bench.host import DataServiceProcess, ServerProcess
 from gwo_assets_tests.bench.naive_loader import NaiveOutcome, run_naive
 from gwo_assets_tests.bench.pipeline_run import PipelineRun, fresh_file_payloads, run_pipeline
@@ -29,6 +31,9 @@ class Options:
     naive_sample: int = 1_000
     latency_ms: int = 0  # added to every DataService answer after the study is built
     max_concurrency: int | None = None  # the dataservice resource's, when not its default
+    dataservice_files: int = 0  # other studies' genomic files in the DataService (filler)
+    filler_cache: str | None = None  # where the filled template databases are kept
+    naive_sample_filled: int = 20  # the naive loader's sample on a filled DataService
 
 
 @dataclass
@@ -41,6 +46,7 @@ class StudyFacts:
     rerun_table_rows: dict[str, int]  # before the rerun (the fresh load's rows added)
     build_seconds: float
     latency_ms: int
+    dataservice_files: int = 0
 
     @property
     def total_table_rows(self) -> int:
@@ -76,27 +82,35 @@ def run_size(files: int, options: Options, workdir: Path,
     """Every measurement of one study size, on sandbox servers started for it."""
     load_before = os.getloadavg()[0]
     plan = plan_for_files(files, options.seed)
-    log(f"[{files:,}] plan: {len(plan.harmonized):,} files, {len(plan.biospecimens):,} specimens")
-    with ServerProcess("s3") as s3, DataServiceProcess() as pipeline_ds, \
-            DataServiceProcess() as naive_ds:
+    tag = f"{files:,}" + (f" @ {options.dataservice_files:,}" if options.dataservice_files else "")
+    log(f"[{tag}] plan: {len(plan.harmonized):,} files, {len(plan.biospecimens):,} specimens; "
+        f"DataService holds {options.dataservice_files:,} other files")
+    if options.dataservice_files and options.filler_cache:
+        started = time.perf_counter()  # built here once, so the two servers only copy it
+        filler.ensure_template(options.dataservice_files, Path(options.filler_cache))
+        log(f"[{tag}] filler template ready in {time.perf_counter() - started:.0f} s")
+    servers = {"filler_files": options.dataservice_files, "filler_cache": options.filler_cache}
+    with ServerProcess("s3") as s3, DataServiceProcess(**servers) as pipeline_ds, \
+            DataServiceProcess(**servers) as naive_ds:
         sandbox = _Sandbox(s3.url, pipeline_ds, naive_ds)
         study = build_study(plan, [pipeline_ds.url, naive_ds.url], s3.url, workdir)
         table_rows = study_table_rows(pipeline_ds.url, plan.study_id)
         for dataservice in (pipeline_ds, naive_ds):
             dataservice.set_latency_ms(options.latency_ms)
-        log(f"[{files:,}] study built in {study.seconds:.0f} s; running the pipeline (fresh)")
+        log(f"[{tag}] study built in {study.seconds:.0f} s; running the pipeline (fresh)")
         fresh, floor = _fresh_load_and_floor(sandbox, plan.study_id, study, options, workdir)
-        log(f"[{files:,}] fresh load {fresh.seconds:.1f} s; floor measured; rerun")
+        log(f"[{tag}] fresh load {fresh.seconds:.1f} s; floor measured; rerun")
         rerun_rows = study_table_rows(pipeline_ds.url, plan.study_id)
         rerun = _required(run_pipeline("rerun", pipeline_ds, sandbox.s3_url, plan.study_id,
                                        study.manifest, workdir / "reports",
                                        max_concurrency=options.max_concurrency)[0])
-        log(f"[{files:,}] rerun {rerun.seconds:.1f} s; naive loader")
+        log(f"[{tag}] rerun {rerun.seconds:.1f} s; naive loader")
         naive = _naive_load(sandbox, study, options)
-        log(f"[{files:,}] naive loader {naive.measured.seconds:.0f} s on "
+        log(f"[{tag}] naive loader {naive.measured.seconds:.0f} s on "
             f"{naive.measured.files:,} files")
     facts = StudyFacts(files, study.files, len(plan.biospecimens), study.manifest_rows,
-                       table_rows, rerun_rows, study.seconds, options.latency_ms)
+                       table_rows, rerun_rows, study.seconds, options.latency_ms,
+                       options.dataservice_files)
     verdicts = size_verdicts(facts.files, facts.total_table_rows, facts.rerun_total_table_rows,
                              fresh, rerun, floor, naive)
     return SizeResult(facts, fresh, rerun, floor, naive, verdicts,
@@ -117,6 +131,8 @@ def _fresh_load_and_floor(sandbox: _Sandbox, study_id: str, study: BenchStudy, o
 def _naive_load(sandbox: _Sandbox, study: BenchStudy, options: Options) -> NaiveOutcome:
     """The whole study when small, else a sample extrapolated linearly."""
     sample = None if study.files <= options.naive_full_up_to else options.naive_sample
+    if options.dataservice_files:  # every look-up scans the filler: a small sample only
+        sample = min(sample or study.files, options.naive_sample_filled)
     return run_naive(sandbox.naive, sandbox.s3_url, study.manifest, sample)
 
 

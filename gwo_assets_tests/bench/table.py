@@ -50,7 +50,8 @@ def study_block(result: SizeResult) -> str:
     header = (f"== {s.files:,} harmonized files ({s.specimens:,} specimens, {s.manifest_rows:,} "
               f"manifest rows, T = {s.total_table_rows:,} rows in the four study tables before "
               f"the fresh load, {s.rerun_total_table_rows:,} before the rerun; "
-              f"built in {s.build_seconds:.0f} s; DataService latency {s.latency_ms} ms; load average {result.load_average[0]:.1f} -> "
+              f"built in {s.build_seconds:.0f} s; DataService latency {s.latency_ms} ms, holding "
+              f"{s.dataservice_files:,} other studies' files; load average {result.load_average[0]:.1f} -> "
               f"{result.load_average[1]:.1f})")
     return "\n\n".join([header, phases_table(result), steps_table(result), requests_table(result),
                         resources_table(result), floor_table(result), naive_line(result),
@@ -66,16 +67,37 @@ def phase_seconds(run: PipelineRun) -> dict[str, float]:
     return totals
 
 
+UNATTRIBUTED = "(no step metadata: kf_study, read-back)"
+
+
+def phase_requests(run: PipelineRun) -> dict[str, int]:
+    """DataService requests per phase, from each step's metadata; the rest (steps that
+    attach none, such as the read-back check) on a line of its own."""
+    totals = dict.fromkeys([name for name, _ in PHASES], 0)
+    for key, count in run.step_requests.items():
+        totals[next(name for name, matches in PHASES if matches(key))] += count
+    totals[UNATTRIBUTED] = run.total_requests - sum(totals.values())
+    return totals
+
+
 def phases_table(result: SizeResult) -> str:
     fresh, rerun = phase_seconds(result.fresh), phase_seconds(result.rerun)
-    rows = [(name, seconds, f"{seconds / result.fresh.seconds:.0%}", rerun[name])
-            for name, seconds in fresh.items()]
-    rows.append(("run wall time", result.fresh.seconds, "100%", result.rerun.seconds))
+    fresh_req, rerun_req = phase_requests(result.fresh), phase_requests(result.rerun)
+    floor = result.floor.seconds_for(result.fresh.writes)
+    names = list(fresh) + [UNATTRIBUTED]
+    rows = [(name, fresh.get(name, 0.0), f"{fresh.get(name, 0.0) / result.fresh.seconds:.0%}",
+             f"{fresh.get(name, 0.0) / floor:.2f}", fresh_req.get(name, ""),
+             rerun.get(name, 0.0), rerun_req.get(name, "")) for name in names]
+    rows.append(("run wall time", result.fresh.seconds, "100%",
+                 f"{result.fresh.seconds / floor:.2f}", result.fresh.total_requests,
+                 result.rerun.seconds, result.rerun.total_requests))
+    rows.append(("write floor (same writes)", floor, "", "1.00", result.fresh.writes, "", ""))
     writes = fresh["writes (3 load steps)"]
     note = (f"write steps: {result.fresh.writes:,} writes in {writes:.1f} s = "
             f"{result.fresh.writes / max(writes, 1e-9):,.0f} writes/s; the floor loop's best is "
             f"{result.floor.best.rate:,.0f} writes/s")
-    return render(("phase (wall s)", "fresh", "share", "rerun"), rows) + "\n" + note
+    return render(("phase", "fresh s", "share", "÷ floor", "fresh requests", "rerun s",
+                   "rerun requests"), rows) + "\n" + note
 
 
 def steps_table(result: SizeResult) -> str:
@@ -150,13 +172,13 @@ def summary_table(results: Sequence[SizeResult]) -> str:
     rows = []
     for r in results:
         floor_seconds = r.floor.seconds_for(r.fresh.writes)
-        rows.append((f"{r.study.files:,}", r.fresh.seconds, r.rerun.seconds, floor_seconds,
+        rows.append((f"{r.study.dataservice_files:,}", f"{r.study.files:,}", r.fresh.seconds, r.rerun.seconds, floor_seconds,
                      f"{r.fresh.seconds / floor_seconds:.2f}",
                      f"{r.naive.seconds:,.0f}{'*' if r.naive.sampled else ''}",
                      f"{r.naive.seconds / r.fresh.seconds:.1f}",
                      f"{r.fresh.total_requests:,}", f"{r.fresh.external_id_lookups:,}", r.rerun.writes, r.rerun.total_requests,
                      f"{r.fresh.peak_rss_mib:.0f}"))
-    table = render(("files", "fresh s", "rerun s", "floor s", "pipe/floor", "naive s",
+    table = render(("DS other files", "files", "fresh s", "rerun s", "floor s", "pipe/floor", "naive s",
                     "naive/pipe", "DS req fresh", "of which look-ups", "rerun writes", "rerun req",
                     "peak RSS MiB"), rows)
     if any(r.naive.sampled for r in results):
@@ -165,12 +187,23 @@ def summary_table(results: Sequence[SizeResult]) -> str:
 
 
 def phase_summary(results: Sequence[SizeResult]) -> str:
-    """Fresh-load seconds per phase, one column per size."""
-    columns = [phase_seconds(r.fresh) for r in results]
-    rows = [(name, *[column[name] for column in columns]) for name in columns[0]]
-    rows.append(("run wall time", *[r.fresh.seconds for r in results]))
-    rows.append(("write floor", *[r.floor.seconds_for(r.fresh.writes) for r in results]))
-    return render(("fresh load phase (s)", *[f"{r.study.files:,} files" for r in results]), rows)
+    """Fresh-load seconds and requests per phase, one column per (study size, DataService size)."""
+    seconds = [phase_seconds(r.fresh) for r in results]
+    requests = [phase_requests(r.fresh) for r in results]
+    names = list(seconds[0]) + [UNATTRIBUTED]
+    rows = [(name, *[f"{s.get(name, 0.0):,.1f} s / {q[name]:,}" if name in q
+                     else f"{s.get(name, 0.0):,.1f} s" for s, q in zip(seconds, requests)])
+            for name in names]
+    floors = [r.floor.seconds_for(r.fresh.writes) for r in results]
+    rows.append(("run wall time", *[f"{r.fresh.seconds:,.1f} s / {r.fresh.total_requests:,}"
+                                    for r in results]))
+    rows.append(("write floor", *[f"{f:,.1f} s / {r.fresh.writes:,}"
+                                  for f, r in zip(floors, results)]))
+    rows.append(("pipeline ÷ floor", *[f"{r.fresh.seconds / f:.2f}"
+                                       for f, r in zip(floors, results)]))
+    return render(("fresh load phase (s / requests)",
+                   *[f"{r.study.files:,} files, DS +{r.study.dataservice_files:,}"
+                     for r in results]), rows)
 
 
 def manifest_block(result: dict) -> str:

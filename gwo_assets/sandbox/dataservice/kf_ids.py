@@ -10,6 +10,7 @@ import re
 import uuid
 
 from gwo_assets.core.kf_ids import CROCKFORD
+from gwo_assets.sandbox.dataservice.filler import is_filler_kf_id
 
 KF_ID_MAX_LENGTH = 11
 ZERO_UUID = str(uuid.UUID(int=0))
@@ -18,8 +19,11 @@ _random = random.Random()
 
 
 def new_kf_id(prefix: str) -> str:
-    """A random, non-sequential kf_id such as ``GF_0A1B2C3D``."""
-    return f"{prefix}_{''.join(_random.choices(CROCKFORD, k=8))}"
+    """A random, non-sequential kf_id such as ``GF_0A1B2C3D``, never a filler row's."""
+    while True:
+        kf_id = f"{prefix}_{''.join(_random.choices(CROCKFORD, k=8))}"
+        if not is_filler_kf_id(kf_id):
+            return kf_id
 
 
 def new_uuid() -> str:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from gwo_assets.sandbox.dataservice import filler
 from gwo_assets.sandbox.dataservice.app import DataServiceApp
 from gwo_assets.sandbox.dataservice.faults import FaultConfig, Gate
 from gwo_assets.sandbox.dataservice.http11 import HttpServer
@@ -19,14 +20,21 @@ class SandboxDataService:
     ``port=0`` picks a free port; ``db_path=None`` uses a temporary database
     that ``stop()`` deletes. Request counts are also served at
     ``GET /_sandbox/stats`` (reset by ``POST /_sandbox/reset-stats``).
+    ``filler_files`` other studies' genomic files (with their studies, specimens,
+    experiments and links; see ``filler.py``) are put into the new database
+    first, copied from a template kept in ``filler_cache`` when given.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, db_path: str | None = None,
-                 faults: FaultConfig | None = None) -> None:
+                 faults: FaultConfig | None = None, filler_files: int = 0,
+                 filler_cache: str | Path | None = None) -> None:
         self.host = host
         self.port = port
         self.db_path = db_path
         self._faults = faults
+        self.filler_files = filler_files
+        self.filler_cache = filler_cache
+        self.filler_seconds = 0.0
         self._temp_dir: str | None = None
         self._store: Store | None = None
         self._server: HttpServer | None = None
@@ -43,6 +51,9 @@ class SandboxDataService:
         if self.db_path is None:
             self._temp_dir = tempfile.mkdtemp(prefix="gwo-sandbox-dataservice-")
             self.db_path = str(Path(self._temp_dir) / "dataservice.sqlite3")
+        if self.filler_files:
+            self.filler_seconds = filler.prepare(self.db_path, self.filler_files,
+                                                 self.filler_cache)
         self._store = Store(self.db_path)
         self._app = DataServiceApp(self._store, self._faults)
         self._server = HttpServer((self.host, self.port), self._respond)

@@ -24,7 +24,6 @@ from gwo_assets.sandbox.dataservice.schema import (
 Record = dict[str, object]
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _SQL_TYPES = {INT: "INTEGER", FLOAT: "REAL", BOOL: "INTEGER", DATETIME: "INTEGER"}
-_INDEXED_COLUMNS = ("external_id", "visible", "is_harmonized")
 EXPERIMENT_LINKS = "sequencing_experiment_genomic_file"
 
 
@@ -90,7 +89,7 @@ class Store:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA synchronous=OFF")  # a sandbox: speed over surviving power loss
-        conn.execute("PRAGMA mmap_size=268435456")
+        conn.execute("PRAGMA mmap_size=2147483648")  # a filled sandbox scans 1 GiB: map it all
         conn.execute("PRAGMA busy_timeout=10000")
         with self._connections_lock:
             self._connections.append(conn)
@@ -98,7 +97,14 @@ class Store:
 
 
 def schema_sql(resources: Sequence[Resource]) -> str:
-    """Tables, link-pair UNIQUE constraints and indexes for every filter a loader uses."""
+    """Tables, link-pair UNIQUE constraints, and indexes on foreign keys and the page order.
+
+    Like the real service's schema, no index on ``external_id`` (of any table, so a
+    ``?external_id=`` look-up scans, twice: page and ``total``), ``visible`` or
+    ``is_harmonized``. The real schema declares no index on foreign keys or
+    ``created_at`` either; the sandbox keeps them, so study reads and paging stay
+    cheap at any size (what a full real DataService costs there is not recorded).
+    """
     statements = []
     for resource in resources:
         columns = ["kf_id TEXT PRIMARY KEY", "uuid TEXT NOT NULL",
@@ -112,7 +118,7 @@ def schema_sql(resources: Sequence[Resource]) -> str:
         covered = {cols[0] for cols in resource.unique}  # a UNIQUE pair indexes its first column
         indexed = [("created_at", "uuid")]
         indexed += [(f.name,) for f in resource.fields if f.name not in covered
-                    and (f.references or f.name in _INDEXED_COLUMNS)]
+                    and f.references]
         statements += [f"CREATE INDEX IF NOT EXISTS ix_{resource.table}_{'_'.join(cols)} "
                        f"ON {resource.table} ({', '.join(cols)})" for cols in indexed]
     return ";\n".join(statements) + ";"
@@ -219,10 +225,17 @@ def duplicate_exists(conn: sqlite3.Connection, resource: Resource, record: Recor
 
 def page(conn: sqlite3.Connection, resource: Resource, where: Sequence[str],
          params: Sequence[object], after: tuple[int, str], limit: int) -> list[Record]:
-    """Rows after the (created_at, uuid) cursor, in that order."""
-    clauses = [*where, "(created_at > ? OR (created_at = ? AND uuid > ?))"]
+    """Rows after the (created_at, uuid) cursor, in that order.
+
+    With a filter, the rows it matches are found first (by an index when a relation
+    filter has one, else by a scan, like the real service's) and then sorted: ``+``
+    keeps SQLite from walking the whole ``created_at`` index instead, checking every
+    row of the table one primary-key read at a time (14 s at 1 M genomic files).
+    """
+    order = "+created_at" if where else "created_at"
+    clauses = [*where, f"({order} > ? OR ({order} = ? AND uuid > ?))"]
     sql = (f"SELECT * FROM {resource.table} WHERE {' AND '.join(clauses)} "
-           "ORDER BY created_at, uuid LIMIT ?")
+           f"ORDER BY {order}, uuid LIMIT ?")
     rows = conn.execute(sql, [*params, after[0], after[0], after[1], limit])
     return [_record(resource, row) for row in rows]
 

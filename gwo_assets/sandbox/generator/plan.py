@@ -13,6 +13,7 @@ import random
 from dataclasses import replace
 
 from gwo_assets.core.kf_ids import CROCKFORD
+from gwo_assets.sandbox.dataservice.filler import is_filler_kf_id
 from gwo_assets.sandbox.generator.model import (
     Biospecimen,
     Experiment,
@@ -86,7 +87,7 @@ class _KfIds:
     def new(self, prefix: str) -> str:
         while True:
             kf_id = prefix + "_" + "".join(self._rng.choices(CROCKFORD, k=8))
-            if kf_id not in self._taken:
+            if kf_id not in self._taken and not is_filler_kf_id(kf_id):  # filler: other studies
                 self._taken.add(kf_id)
                 return kf_id
 
