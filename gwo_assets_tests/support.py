@@ -94,15 +94,20 @@ def post_orphan(base_url: str, filepath: str) -> str:
     return orphan["results"]["kf_id"]
 
 
+def post_record(base_url: str, endpoint: str, body: dict) -> str:
+    """POST one record as another loader would; its kf_id (the POST must succeed)."""
+    answer = requests.post(f"{base_url}{endpoint}", json=body, timeout=10)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["results"]["kf_id"]
+
+
 def register_in_other_study(base_url: str, filepath: str) -> dict:
     """Another study (study, participant, biospecimen) holding a genomic file with this
     external_id, linked to its biospecimen, as another loader would leave it. Returns the
     kf_ids (``study_id``, ``biospecimen_id``, ``genomic_file_id``)."""
 
     def post(endpoint: str, body: dict) -> str:
-        answer = requests.post(f"{base_url}{endpoint}", json=body, timeout=10)
-        assert answer.status_code == 201, answer.text
-        return answer.json()["results"]["kf_id"]
+        return post_record(base_url, endpoint, body)
 
     study = post("/studies", {"external_id": "other-study"})
     center = post("/sequencing-centers", {"name": f"other-center-{study}"})

@@ -42,15 +42,20 @@ def configs(stack, second, reports: Path) -> tuple[dict, dict]:
     return first, other
 
 
-def assert_one_file_linked_to_one_study(stack, shared: str, owner_biospecimens: set[str]) -> str:
+def the_one_file(stack, shared: str) -> tuple[str, set[str]]:
+    """The object's only genomic file (asserted) and the biospecimens it is linked to."""
     url = stack.info["dataservice_url"]
     records = stored_files(url, shared)
     assert len(records) == 1, [r["kf_id"] for r in records]  # one genomic file for the object
     [record] = records
-    linked = {link_id(item, "biospecimen") for item in list_all(
+    return record["kf_id"], {link_id(item, "biospecimen") for item in list_all(
         url, "/biospecimen-genomic-files", genomic_file_id=record["kf_id"])}
+
+
+def assert_one_file_linked_to_one_study(stack, shared: str, owner_biospecimens: set[str]) -> str:
+    kf_id, linked = the_one_file(stack, shared)
     assert linked == owner_biospecimens, linked
-    return record["kf_id"]
+    return kf_id
 
 
 def without(study, filepath: str):
@@ -122,12 +127,7 @@ def test_two_studies_sharing_one_object_launched_at_the_same_moment(stack, proce
     outcomes = [finish(run) for run in runs]
     stack.dataservice.set_faults(None)
 
-    url = stack.info["dataservice_url"]
-    records = stored_files(url, shared)
-    assert len(records) == 1, [r["kf_id"] for r in records]  # one genomic file for the object
-    [record] = records
-    linked = {link_id(item, "biospecimen") for item in list_all(
-        url, "/biospecimen-genomic-files", genomic_file_id=record["kf_id"])}
+    _, linked = the_one_file(stack, shared)
     by_study = {study.study_id: study for study in (stack.study, second)}
     owners = [study for study in by_study.values() if linked == {
         b.kf_id for o in study.harmonized if o.filepath == shared for b in o.biospecimens}]

@@ -11,7 +11,7 @@ import requests
 
 from gwo_assets.sandbox.dataservice import FaultConfig
 from gwo_assets.sandbox.stack import SandboxStack
-from gwo_assets_tests.support import link_id, list_all, run_ingest, stored_files
+from gwo_assets_tests.support import link_id, list_all, post_record, run_ingest, stored_files
 from gwo_assets_tests.undo.support import (
     run_undo,
     stored_state,
@@ -263,9 +263,7 @@ def other_loaders_experiment(url: str) -> str:
     """Another study's experiment, just created by its loader and not linked yet: the
     DataService deletes it at any experiment-link delete (contract 117-118)."""
     def post(endpoint: str, body: dict) -> str:
-        answer = requests.post(f"{url}{endpoint}", json=body, timeout=10)
-        assert answer.status_code == 201, answer.text
-        return answer.json()["results"]["kf_id"]
+        return post_record(url, endpoint, body)
 
     study = post("/studies", {"external_id": "other-loader"})
     center = post("/sequencing-centers", {"name": f"center of {study}"})
