@@ -9,6 +9,7 @@ from gwo_assets.assets import (expectations, links, load, manifest, plans, recon
                                s3_metadata, study_tables)
 from gwo_assets.automation.manifest_inbox import gwo_manifest_inbox
 from gwo_assets.resources.dataservice import DataServiceResource
+from gwo_assets.resources.indexd import URL_ENV_VAR as INDEXD_URL_ENV_VAR, IndexdResource
 from gwo_assets.resources.run_settings import IngestSettings
 from gwo_assets.resources.s3 import S3Resource
 from gwo_assets.undo import undo_gwo
@@ -70,6 +71,8 @@ defs = Definitions(
         "io_manager": mem_io_manager,
         "ingest": IngestSettings.configure_at_launch(),
         "dataservice": _dataservice(),
+        # Optional: the DataService's indexd proves new files unregistered without a scan.
+        "indexd": IndexdResource(url=os.environ.get(INDEXD_URL_ENV_VAR) or None),
         "s3": S3Resource(),
     },
 )

@@ -28,6 +28,7 @@ from gwo_assets.errors import ConcurrentLoadError
 from gwo_assets.resources import object_claims
 from gwo_assets.resources.biospecimen_studies import studies_of_biospecimens
 from gwo_assets.resources.dataservice import DataServiceClient, DataServiceResource
+from gwo_assets.resources.indexd import IndexdResource, url_is_unregistered
 from gwo_assets.resources.run_settings import IngestSettings
 
 
@@ -120,7 +121,8 @@ def claim_filepaths(context: AssetExecutionContext, ingest: IngestSettings,
 
 @asset(partitions_def=STUDY_PARTITIONS, group_name="plans", compute_kind="dataservice")
 def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSettings,
-                              dataservice: DataServiceResource, gwo_manifest: GwoManifest,
+                              dataservice: DataServiceResource, indexd: IndexdResource,
+                              gwo_manifest: GwoManifest,
                               harmonized_file_s3_metadata: pd.DataFrame,
                               harmonized_file_sources: HarmonizedFileSources,
                               study_genomic_files: pd.DataFrame, study_biospecimens: pd.DataFrame,
@@ -136,7 +138,9 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
     reused; another study's is never touched. A file the study read did return is
     looked up the same way when this run would PATCH or link it (it may also be
     another study's, or share its external_id with another record); an unchanged
-    file costs nothing.
+    file costs nothing. With an indexd configured (``resources/indexd.py``), an unseen
+    file whose URL indexd holds no record of is proven unregistered by that indexed
+    read, and not scanned.
 
     First of all, before any look-up, a real run claims its Filepaths on the Dagster
     instance (``resources/object_claims.py``): a Filepath a live run of another study
@@ -160,10 +164,19 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
     lookups = [] if ingest.unsafe_skip_external_id_lookups else unseen + touched
     ours = set(study_biospecimens["kf_id"].dropna())
     client = dataservice.get_client()
-    progress = Progress(context.log, "GET /genomic-files?external_id= (files not seen by study)",
+    indexd_client = indexd.get_client()
+    unregistered: list[str] = []  # unseen files indexd proved absent: no scan
+    progress = Progress(context.log, "GET /genomic-files?external_id= (files not seen by study)"
+                        + (" after indexd's ?url=" if indexd_client else ""),
                         len(lookups), unit="lookups")
+    unseen_set = set(unseen)
 
     def lookup(filepath: str) -> list[dict]:
+        if (indexd_client is not None and filepath in unseen_set
+                and url_is_unregistered(indexd_client, filepath)):
+            unregistered.append(filepath)
+            progress.advance()
+            return []
         found = client.list_all("/genomic-files", {"external_id": filepath})
         for record in found:
             record["found_by"] = "external_id"
@@ -190,13 +203,16 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
         "found_by_study_read": MetadataValue.int(len(seen)),
         "not_seen_by_study_read": MetadataValue.int(len(unseen)),
         "seen_and_to_be_written": MetadataValue.int(len(touched)),
-        "external_id_lookups": MetadataValue.int(len(lookups)),
+        "external_id_lookups": MetadataValue.int(len(lookups) - len(unregistered)),
+        "proved_unregistered_by_indexd": MetadataValue.int(len(unregistered)),
         "found_by_lookup": MetadataValue.int(len(found)),
         "reused_without_links": MetadataValue.int(int(owners.get(OWNER_NONE, 0))),
         "of_another_study": MetadataValue.int(int(owners.get(OWNER_OTHER_STUDY, 0))),
         "claimed_by_another_run": MetadataValue.int(len(conflicts)),
         "external_ids_held_twice": MetadataValue.int(len(duplicated_external_ids(existing))),
         "dataservice_requests": MetadataValue.json(client.request_counts()),
+        "indexd_requests": MetadataValue.json(
+            indexd_client.request_counts() if indexd_client else {}),
     })
     if ingest.unsafe_skip_external_id_lookups and unseen:
         context.log.warning(

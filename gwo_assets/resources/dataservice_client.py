@@ -291,6 +291,11 @@ class DataServiceClient:
             return None
         return self._single_record(self._checked_json(response, "GET", path))
 
+    def get_json(self, path: str, params: Mapping[str, Any]) -> dict:
+        """A GET of any JSON document on this service, e.g. Gen3 indexd's ``/index/``
+        (``resources/indexd.py``), with the same pool, retries and error sentences."""
+        return self._request_json("GET", path, params=dict(params))
+
     def update(self, endpoint: str, kf_id: str, body: Mapping[str, Any]) -> dict:
         """PATCH the given fields; returns the updated flattened record."""
         path = self._entity_path(endpoint, kf_id)

@@ -13,17 +13,18 @@ from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote
 
-from gwo_assets.sandbox.dataservice import listing, operations
+from gwo_assets.sandbox.dataservice import indexd, listing, operations, store
 from gwo_assets.sandbox.dataservice.api_errors import (
     BAD_REQUEST, INTEGRITY_ERROR, METHOD_NOT_ALLOWED, NOT_FOUND, ApiError, internal_error,
 )
 from gwo_assets.sandbox.dataservice.faults import FaultConfig, FaultInjector, Gate, fault_message
-from gwo_assets.sandbox.dataservice.schema import BY_PATH, Resource
+from gwo_assets.sandbox.dataservice.schema import BY_PATH, GENOMIC_FILE, Resource
 from gwo_assets.sandbox.dataservice.store import Store
 
 log = logging.getLogger(__name__)
 
 SANDBOX_PREFIX = "/_sandbox/"
+INDEXD_PATH = "index"  # Gen3 indexd's records endpoint, served beside the DataService API
 STATUS = {
     "_status": {
         "branch": "master", "code": 200, "commit": "dbbe08c",
@@ -168,6 +169,9 @@ class DataServiceApp:
         if segments == ["status"]:
             _allow(method, "GET")
             return Reply(200, STATUS)
+        if segments[0] == INDEXD_PATH and len(segments) == 1 or segments == [INDEXD_PATH, ""]:
+            _allow(method, "GET")
+            return self._indexd_records(query)
         resource = BY_PATH.get(segments[0])
         if resource is None or len(segments) > 2:
             raise ApiError(404, NOT_FOUND)
@@ -195,6 +199,20 @@ class DataServiceApp:
         with self.db.connection() as conn:
             page = listing.list_page(conn, resource, params)
         return Reply(200, {"_status": {"code": 200, "message": "success"}, **page})
+
+    def _indexd_records(self, query: str) -> Reply:
+        """Gen3 indexd's ``GET /index/?url=`` (its shape, the fields a loader reads): the
+        sandbox serves the indexd its genomic files live in beside the DataService API."""
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        url = params.get("url")
+        if not url:
+            return _error(400, "indexd: give a url")
+        limit = min(max(int(params["limit"]) if params.get("limit", "").isdigit() else 100, 1),
+                    1024)
+        with self.db.connection() as conn:
+            records = store.records_with_url(conn, GENOMIC_FILE, url, limit)
+        return Reply(200, {"records": [indexd.record(r) for r in records], "limit": limit,
+                           "start": 0, "urls": [url]})
 
     def _single(self, status: int, verb: str, resource: Resource,
                 outcome: operations.Outcome) -> Reply:

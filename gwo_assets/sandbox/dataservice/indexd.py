@@ -62,3 +62,12 @@ def _jsonschema_error(message: str, validator: str, where: str, schema: dict,
     return (f"{message}\n\nFailed validating {validator!r} in {where}:\n"
             f"{textwrap.indent(pformat(schema, width=72), '    ')}\n\n"
             f"On {instance_path}:\n{textwrap.indent(pformat(instance, width=72), '    ')}")
+
+
+def record(stored: dict) -> dict:
+    """A genomic file's indexd record as ``GET /index/`` lists it (current version only)."""
+    return {"did": stored["latest_did"], "baseid": stored["uuid"], "rev": stored["latest_did"][:8],
+            "urls": stored["urls"], "hashes": stored["hashes"], "size": stored["size"],
+            "file_name": stored["file_name"] or None, "acl": stored["acl"],
+            "authz": stored["authz"], "metadata": stored["metadata"], "form": "object",
+            "version": None, "uploader": None, "urls_metadata": {url: {} for url in stored["urls"]}}

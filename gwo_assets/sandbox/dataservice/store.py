@@ -121,7 +121,30 @@ def schema_sql(resources: Sequence[Resource]) -> str:
                     and f.references]
         statements += [f"CREATE INDEX IF NOT EXISTS ix_{resource.table}_{'_'.join(cols)} "
                        f"ON {resource.table} ({', '.join(cols)})" for cols in indexed]
+        if resource.path == "genomic-files":
+            statements += INDEXD_URL_INDEXES
     return ";\n".join(statements) + ";"
+
+
+# indexd keeps its urls in a table of its own with an index (``GET /index/?url=`` is cheap at
+# any size); the sandbox keeps urls on the genomic file: an expression index on the first url,
+# and a partial index for the rare record with several.
+INDEXD_URL_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS ix_genomic_file_first_url "
+    "ON genomic_file (json_extract(urls, '$[0]'))",
+    "CREATE INDEX IF NOT EXISTS ix_genomic_file_several_urls "
+    "ON genomic_file (kf_id) WHERE json_array_length(urls) > 1",
+]
+
+
+def records_with_url(conn: sqlite3.Connection, resource: Resource, url: str,
+                     limit: int) -> list[Record]:
+    """Genomic files whose urls include ``url`` (indexd's ``?url=``), oldest first."""
+    sql = (f"SELECT * FROM {resource.table} WHERE json_extract(urls, '$[0]') = ? "
+           f"UNION SELECT * FROM {resource.table} WHERE json_array_length(urls) > 1 "
+           "AND EXISTS (SELECT 1 FROM json_each(urls) WHERE value = ?) "
+           "ORDER BY created_at, uuid LIMIT ?")
+    return [_record(resource, row) for row in conn.execute(sql, (url, url, limit))]
 
 
 def _column_sql(field: Field) -> str:
