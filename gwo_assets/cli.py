@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--write", action="store_true",
                         help="load for real (default: a dry run that writes nothing; a "
                              "`dry_run: false` in --config does not write without it)")
+    ingest.add_argument("--plan", metavar="ID",
+                        help="with --write: write only if the run's fresh plan is exactly the "
+                             "plan ID a reviewed dry run printed; otherwise write nothing and "
+                             "name the difference (recommended for production loads)")
     ingest.add_argument("--report-dir", metavar="DIR",
                         help="where report.json/report.md go (<DIR>/<run_id>/; default reports)")
     ingest.add_argument("--dataservice-url", metavar="URL",
@@ -116,6 +120,8 @@ def ingest_run_config(args: argparse.Namespace, environ: dict[str, str] | None =
     ingest["manifest"] = (args.manifest if is_s3_uri(args.manifest)
                           else str(Path(args.manifest).expanduser().resolve()))
     ingest["dry_run"] = not args.write
+    if getattr(args, "plan", None):
+        ingest["approved_plan"] = args.plan
     if args.report_dir:
         ingest["report_dir"] = args.report_dir
     dataservice = _section(_section(resources, "dataservice"), "config")
@@ -442,6 +448,14 @@ def _finish(instance: Any, run_id: str, success: bool, report_dir: Path,
     print(summary_line(report))
     print(f"Run {run_id}: in the UI under Runs, or the asset catalog's partition {args.study}.")
     print(f"Report JSON: {report_path}")
+    plan = report.get("plan") or {}
+    if plan.get("plan_id"):
+        print(f"Plan: {plan['plan_id']} (manifest sha256 {str(plan.get('manifest_sha256'))[:12]}..., "
+              f"{plan.get('writes', '?')} writes)")
+    if plan.get("approved_plan") and not plan.get("matches_approved"):
+        print(f"Not the approved plan {plan['approved_plan']}: nothing written. What changed:")
+        for difference in plan.get("differences", [])[:10]:
+            print(f"  {difference['source']}: {difference['message']}")
     ok = success and report.get("status") == "success"
     if not ok:
         cause = (first_blocking_problem(report) or _first_failure_in_log(instance, run_id)
@@ -449,7 +463,8 @@ def _finish(instance: Any, run_id: str, success: bool, report_dir: Path,
         print(f"Cause: {cause or 'see the log above'}")
     print(f"Report: {report_path.with_name('report.md')}")
     if ok and report.get("dry_run"):
-        print(f"To load it: gwo ingest {args.study} {args.manifest} --write"
+        plan_option = f" --plan {plan['plan_id']}" if plan.get("plan_id") else ""
+        print(f"To load it: gwo ingest {args.study} {args.manifest} --write{plan_option}"
               + "".join(f" {flag} {value}" for flag, value in (
                   ("--report-dir", args.report_dir), ("--dataservice-url", args.dataservice_url),
                   ("--s3-endpoint-url", args.s3_endpoint_url), ("--config", args.config))

@@ -5,7 +5,7 @@ import os
 from dagster import (AssetSelection, Definitions, EnvVar, define_asset_job, in_process_executor,
                      mem_io_manager)
 
-from gwo_assets.assets import (expectations, links, load, manifest, plans, reconcile, report,
+from gwo_assets.assets import (approval, expectations, links, load, manifest, plans, reconcile, report,
                                s3_metadata, study_tables)
 from gwo_assets.automation.manifest_inbox import gwo_manifest_inbox
 from gwo_assets.resources.dataservice import DataServiceResource
@@ -24,6 +24,7 @@ ASSETS = [
     plans.genomic_files_plan,
     plans.biospecimen_links_plan,
     plans.experiment_links_plan,
+    approval.ingest_plan,
     load.genomic_files,
     load.biospecimen_genomic_files,
     load.sequencing_experiment_genomic_files,
@@ -37,7 +38,9 @@ CHECKS = [
     plans.existing_files_are_reusable,
     plans.no_file_more_open_than_sources,
     plans.no_planned_file_is_hidden,
+    approval.plan_is_approved,
     reconcile.load_matches_plan,
+    approval.plan_applied,
     *expectations.EXPECTATION_CHECKS,
 ]
 

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from dagster import AssetCheckExecutionContext, asset_check
+from dagster import AssetCheckExecutionContext
 
+from gwo_assets.partitions import study_check
 from gwo_assets.assets.step_helpers.check_results import ISSUE_COLUMNS, issues_check_result
 from gwo_assets.assets.manifest import GwoManifest, gwo_manifest
 from gwo_assets.assets.plans import biospecimen_links_plan, experiment_links_plan, genomic_files_plan
@@ -126,7 +127,7 @@ def link_expectations(target: str, prefix: str) -> Callable[[Any], list]:
     return build
 
 
-@asset_check(asset=gwo_manifest, blocking=True,
+@study_check(asset=gwo_manifest, blocking=True,
              description="great-expectations suite on the manifest rows the rules accepted: an "
                          "independent second opinion, so it never skips rows, it stops the run.")
 def manifest_expectation_suite(context: AssetCheckExecutionContext, ingest: IngestSettings,
@@ -139,7 +140,7 @@ def manifest_expectation_suite(context: AssetCheckExecutionContext, ingest: Inge
                                what="Manifest expectations (GX)", dry_run=ingest.dry_run)
 
 
-@asset_check(asset=genomic_files_plan, blocking=True,
+@study_check(asset=genomic_files_plan, blocking=True,
              description="great-expectations suite on the planned genomic-file bodies.")
 def genomic_file_payload_suite(context: AssetCheckExecutionContext, ingest: IngestSettings,
                                genomic_files_plan: pd.DataFrame):
@@ -160,7 +161,7 @@ def link_suite_result(context: AssetCheckExecutionContext, ingest: IngestSetting
                                dry_run=ingest.dry_run)
 
 
-@asset_check(asset=biospecimen_links_plan, blocking=True,
+@study_check(asset=biospecimen_links_plan, blocking=True,
              description="great-expectations suite on the planned biospecimen links.")
 def biospecimen_link_payload_suite(context: AssetCheckExecutionContext, ingest: IngestSettings,
                                    biospecimen_links_plan: pd.DataFrame):
@@ -168,7 +169,7 @@ def biospecimen_link_payload_suite(context: AssetCheckExecutionContext, ingest: 
                              "Biospecimen link payloads (GX)")
 
 
-@asset_check(asset=experiment_links_plan, blocking=True,
+@study_check(asset=experiment_links_plan, blocking=True,
              description="great-expectations suite on the planned sequencing-experiment links.")
 def experiment_link_payload_suite(context: AssetCheckExecutionContext, ingest: IngestSettings,
                                   experiment_links_plan: pd.DataFrame):

@@ -8,9 +8,9 @@ seed's biospecimen join is only a flagged fallback for rows with no Source Read.
 from dataclasses import dataclass
 
 import pandas as pd
-from dagster import AssetCheckExecutionContext, AssetExecutionContext, MetadataValue, asset, asset_check
+from dagster import AssetCheckExecutionContext, AssetExecutionContext, MetadataValue, asset
 
-from gwo_assets.partitions import STUDY_PARTITIONS
+from gwo_assets.partitions import STUDY_PARTITIONS, study_check
 from gwo_assets.assets.step_helpers.check_results import issues_check_result
 from gwo_assets.assets.manifest import GwoManifest
 from gwo_assets.assets.step_helpers.metadata import counts_md, frame_metadata
@@ -71,7 +71,7 @@ def harmonized_file_sources(context: AssetExecutionContext, gwo_manifest: GwoMan
     return HarmonizedFileSources(joined=joined, issues=issues)
 
 
-@asset_check(asset=harmonized_file_sources, blocking=True,
+@study_check(asset=harmonized_file_sources, blocking=True,
              description="Manifest references exist in this study: biospecimens (and their "
                          "participants), source reads, one experiment strategy per file.")
 def manifest_matches_dataservice(context: AssetCheckExecutionContext, ingest: IngestSettings,

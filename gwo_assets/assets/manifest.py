@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetCheckExecutionContext, AssetExecutionContext, Failure, MetadataValue, asset, asset_check
+from dagster import AssetCheckExecutionContext, AssetExecutionContext, Failure, MetadataValue, asset
 
-from gwo_assets.partitions import STUDY_PARTITIONS
+from gwo_assets.partitions import STUDY_PARTITIONS, study_check
 from gwo_assets.assets.step_helpers.check_results import issues_check_result
 from gwo_assets.assets.step_helpers.metadata import frame_metadata
 from gwo_assets.core.s3_uris import is_s3_uri
@@ -123,7 +123,7 @@ def gwo_manifest(context: AssetExecutionContext, ingest: IngestSettings, s3: S3R
     return manifest
 
 
-@asset_check(asset=gwo_manifest, blocking=True,
+@study_check(asset=gwo_manifest, blocking=True,
              description="Every required cell is filled and well formed: kf_id formats, s3:// "
                          "URIs, DataService enums, rows of one file agree.")
 def manifest_is_well_formed(context: AssetCheckExecutionContext, ingest: IngestSettings,

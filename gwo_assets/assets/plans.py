@@ -6,9 +6,9 @@ than the sources, payload expectations) run before the first write.
 
 import pandas as pd
 from dagster import (AssetCheckExecutionContext, AssetExecutionContext, AssetIn, Failure,
-                     MetadataValue, asset, asset_check)
+                     MetadataValue, asset)
 
-from gwo_assets.partitions import STUDY_PARTITIONS
+from gwo_assets.partitions import STUDY_PARTITIONS, study_check
 from gwo_assets.assets.step_helpers.check_results import issues_check_result, warning_check_result
 from gwo_assets.assets.links import HarmonizedFileSources
 from gwo_assets.assets.manifest import GwoManifest
@@ -222,7 +222,7 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
     return existing
 
 
-@asset_check(asset=existing_harmonized_files, blocking=True,
+@study_check(asset=existing_harmonized_files, blocking=True,
              additional_ins={"gwo_manifest": AssetIn("gwo_manifest")},
              description="Every DataService file a manifest Filepath names is this study's or "
                          "nobody's, no Filepath is registered twice, and none is claimed by a "
@@ -254,7 +254,7 @@ def genomic_files_plan(context: AssetExecutionContext, ingest: IngestSettings,
     return plan
 
 
-@asset_check(asset=genomic_files_plan, blocking=True,
+@study_check(asset=genomic_files_plan, blocking=True,
              additional_ins={"harmonized_file_sources": AssetIn("harmonized_file_sources")},
              description="No planned file is more open (controlled_access, authz, acl) than "
                          "any of its source files.")
@@ -266,7 +266,7 @@ def no_file_more_open_than_sources(context: AssetCheckExecutionContext, ingest: 
                                what="Access control", dry_run=ingest.dry_run)
 
 
-@asset_check(asset=genomic_files_plan, blocking=False,
+@study_check(asset=genomic_files_plan, blocking=False,
              additional_ins={"existing_harmonized_files": AssetIn("existing_harmonized_files")},
              description="No manifest file is a genomic file someone hid (visible: false): the "
                          "ingest never shows it again, so each is listed (WARN) with its kf_id.")

@@ -8,8 +8,9 @@ that nothing changed at all, so the check is meaningful in both modes.
 """
 
 import pandas as pd
-from dagster import AssetCheckExecutionContext, AssetIn, MetadataValue, asset_check
+from dagster import AssetCheckExecutionContext, AssetIn, MetadataValue
 
+from gwo_assets.partitions import study_check
 from gwo_assets.assets.step_helpers.check_results import issues_check_result
 from gwo_assets.assets.load import sequencing_experiment_genomic_files
 from gwo_assets.assets.study_tables import records_frame
@@ -66,7 +67,7 @@ def files_outside_study_read(client: DataServiceClient, study_files: list[dict],
     return list(found.values())
 
 
-@asset_check(
+@study_check(
     asset=sequencing_experiment_genomic_files, blocking=True,
     additional_ins={name: AssetIn(name) for name in (
         "genomic_files_plan", "genomic_files", "biospecimen_genomic_files",

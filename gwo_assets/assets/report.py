@@ -22,7 +22,7 @@ from dagster import (AssetExecutionContext, AssetMaterialization, DagsterEventTy
 
 from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.assets.step_helpers.artifacts import run_dir, write_json
-from gwo_assets.assets.load import sequencing_experiment_genomic_files
+from gwo_assets.assets.approval import ingest_plan
 from gwo_assets.assets.step_helpers.check_results import BLOCKS_REAL_RUN
 from gwo_assets.assets.step_helpers.metadata import markdown_table, md_cell
 from gwo_assets.assets.step_helpers.problems import check_class, grouped_problems
@@ -79,9 +79,12 @@ def build_report(instance: DagsterInstance, run_id: str, ingest: IngestSettings,
         mat = event.event_specific_data.materialization
         materialized[mat.asset_key.to_user_string()] = _metadata_values(mat.metadata)
     checks = []
+    approval: dict[str, Any] = {}
     for event in _events(instance, run_id, DagsterEventType.ASSET_CHECK_EVALUATION):
         evaluation = event.event_specific_data
         meta = _metadata_values(evaluation.metadata)
+        if evaluation.check_name == "plan_is_approved":
+            approval = meta
         # a dry run's failures are WARN, but say whether they would have stopped a real run
         blocks = meta.get(BLOCKS_REAL_RUN, not evaluation.passed and evaluation.blocking
                           and evaluation.severity.value == "ERROR")
@@ -109,7 +112,9 @@ def build_report(instance: DagsterInstance, run_id: str, ingest: IngestSettings,
     planned = {event.event_specific_data.asset_key.to_user_string(): event.step_key for event in
                _events(instance, run_id, DagsterEventType.ASSET_MATERIALIZATION_PLANNED)}
     step_status = {key: "materialized" if key in materialized
-                   else "failed" if step in failed_steps else "not executed"
+                   else "failed" if step in failed_steps
+                   else "dry run: not loaded" if ingest.dry_run and key in LOAD_STEPS
+                   else "not executed"
                    for key, step in planned.items()}
     return {
         "run_id": run_id,
@@ -133,9 +138,49 @@ def build_report(instance: DagsterInstance, run_id: str, ingest: IngestSettings,
                          and k not in ("preview",)} for key, meta in materialized.items()},
         "checks": checks,
         "kf_ids": {name: written_ids(results[name]) for name in LOAD_STEPS},
+        "plan": plan_section(materialized.get("ingest_plan", {}), approval),
         "errors": errors,
         "folder": str(folder),
     }
+
+
+def plan_section(recorded: dict[str, Any], approval: dict[str, Any]) -> dict[str, Any]:
+    """The run's plan id (from ``ingest_plan``, else from ``plan_is_approved``), how to apply
+    exactly it, and, given an approved plan, whether this run's plan matched it."""
+    config = str(recorded.get("apply_launchpad_config") or "")
+    config = config.removeprefix("```yaml\n").removesuffix("```")
+    approved = approval.get("approved_plan")
+    return {"plan_id": recorded.get("plan_id") or approval.get("plan_id"),
+            "manifest_sha256": recorded.get("manifest_sha256") or approval.get("manifest_sha256"),
+            "writes": recorded.get("writes"),
+            "approved_plan": None if approved in (None, "(none)") else approved,
+            "matches_approved": None if approved in (None, "(none)")
+            else approved == approval.get("plan_id"),
+            "differences": approval.get("differences") or [],
+            "apply_command": recorded.get("apply_command"),
+            "apply_launchpad_config": config or None}
+
+
+def _plan_markdown(report: dict[str, Any]) -> list[str]:
+    plan = report.get("plan") or {}
+    if not plan.get("plan_id"):
+        return []
+    lines = ["## Plan", "", f"Plan id `{plan['plan_id']}`: manifest sha256 "
+             f"`{plan['manifest_sha256']}`, {plan.get('writes', '?')} write(s) "
+             "(every create with its body, every update, every link).", ""]
+    if plan.get("approved_plan"):
+        if plan["matches_approved"]:
+            lines += [f"The approved plan `{plan['approved_plan']}`: this run's plan is exactly it.", ""]
+        else:
+            lines += [f"**This run's plan is not the approved plan `{plan['approved_plan']}`**; "
+                      "nothing was written. What changed:", ""]
+            lines += [f"- {d['source']}: {d['message']}" for d in plan["differences"][:50]] + [""]
+    if report["dry_run"] and plan.get("apply_command") and report["status"] == "success":
+        lines += ["To write exactly this plan (a real run that re-plans and writes nothing if "
+                  "anything changed since):", "", "```bash", plan["apply_command"], "```", "",
+                  "or in the Launchpad (*Jobs > ingest_gwo > Launchpad*, this study's partition):",
+                  "", "```yaml", plan["apply_launchpad_config"].rstrip(), "```", ""]
+    return lines
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -152,6 +197,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [f"- `{e['step']}`: {e['message'].splitlines()[0] if e['message'] else ''}"
                   for e in errors] + [""]
     lines += _problems_markdown(report)
+    lines += _plan_markdown(report)
     inputs = report["inputs"]
     lines += ["## Inputs", "", "| | |", "|---|---|"]
     lines += [f"| {key} | `{value}` |" for key, value in inputs.items()] + [""]
@@ -244,7 +290,7 @@ def summary_line(report: dict[str, Any]) -> str:
 
 
 @asset(partitions_def=STUDY_PARTITIONS, group_name="report",
-       deps=[sequencing_experiment_genomic_files])
+       deps=[ingest_plan])  # after plan_applied (a blocking check on it) when the loads ran
 def ingest_report(context: AssetExecutionContext, ingest: IngestSettings,
                   dataservice: DataServiceResource) -> None:
     """report.json + report.md for this run; the markdown shows here in the UI."""
@@ -264,6 +310,9 @@ def ingest_report(context: AssetExecutionContext, ingest: IngestSettings,
         "report_json": MetadataValue.path(str(Path(report["folder"]) / "report.json")),
         "status": MetadataValue.text(report["status"]),
         "dry_run": MetadataValue.bool(report["dry_run"]),
+        "plan_id": MetadataValue.text(str(report["plan"]["plan_id"])),
+        **({"apply_command": MetadataValue.text(report["plan"]["apply_command"])}
+           if report["dry_run"] and report["plan"]["apply_command"] else {}),
     })
 
 

@@ -2,9 +2,9 @@
 
 import pandas as pd
 from dagster import (AssetCheckExecutionContext, AssetExecutionContext, AssetIn, Failure,
-                     MetadataValue, asset, asset_check)
+                     MetadataValue, asset)
 
-from gwo_assets.partitions import STUDY_PARTITIONS
+from gwo_assets.partitions import STUDY_PARTITIONS, study_check
 from gwo_assets.assets.step_helpers.check_results import ISSUE_COLUMNS, issues_check_result
 from gwo_assets.assets.manifest import GwoManifest
 from gwo_assets.assets.step_helpers.metadata import counts_md, frame_metadata
@@ -55,7 +55,7 @@ def missing_object_issues(s3_metadata: pd.DataFrame, manifest_rows: pd.DataFrame
     }, columns=ISSUE_COLUMNS)
 
 
-@asset_check(asset=harmonized_file_s3_metadata, blocking=True,
+@study_check(asset=harmonized_file_s3_metadata, blocking=True,
              additional_ins={"gwo_manifest": AssetIn("gwo_manifest")},
              description="Every Filepath of the manifest exists in S3.")
 def harmonized_files_exist_in_s3(context: AssetCheckExecutionContext, ingest: IngestSettings,

@@ -8,8 +8,21 @@ import dagster as dg
 from pydantic import Field, field_validator
 
 from gwo_assets.core.kf_ids import normalize_kf_id, validate_kf_id
+from gwo_assets.core.plan_id import normalize_plan_id
 from gwo_assets.core.s3_uris import is_s3_uri
 from gwo_assets.partitions import PARTITION_TAG, register_study
+
+
+DRY_RUN_TAG = "gwo/dry_run"
+APPROVED_PLAN_TAG = "gwo/approved_plan"
+
+
+def run_mode_tags(settings: "IngestSettings") -> dict[str, str]:
+    """``gwo/dry_run`` on every ingest run (and the approved plan a real run is held to)."""
+    tags = {DRY_RUN_TAG: "true" if settings.dry_run else "false"}
+    if settings.approved_plan:
+        tags[APPROVED_PLAN_TAG] = settings.approved_plan
+    return tags
 
 
 def resolve_study(partition: str, configured: str) -> str:
@@ -60,6 +73,11 @@ class IngestSettings(dg.ConfigurableResource):
                     "study read did not return. A file already registered without a biospecimen "
                     "link (by another tool, or a run killed before linking) is then registered a "
                     "second time, and a file of another study goes unnoticed.")
+    approved_plan: str = Field(
+        default="",
+        description="The plan id a reviewed dry run printed (its report shows it): the run "
+                    "re-plans and writes only if its plan is exactly that one; otherwise it "
+                    "writes nothing and names the difference. Empty: write the plan as computed.")
     lookup_all_unseen_files: bool = Field(
         default=True,
         description="Deprecated and ignored: every file the study read did not return is now "
@@ -81,6 +99,13 @@ class IngestSettings(dg.ConfigurableResource):
         if context.instance is not None:
             register_study(context.instance, study)
         object.__setattr__(self, "study_id", study)  # a frozen model: resolved once, per run
+        if context.instance is not None and run is not None:  # the run list shows what it is
+            context.instance.add_run_tags(run.run_id, run_mode_tags(self))
+
+    @field_validator("approved_plan")
+    @classmethod
+    def _approved_plan_is_a_plan_id(cls, value: str) -> str:
+        return normalize_plan_id(value)
 
     @field_validator("manifest")
     @classmethod

@@ -25,6 +25,8 @@ CHECK_CLASSES: dict[str, str] = {
     "experiment_link_payload_suite": "payload",
     "no_planned_file_is_hidden": "hidden files",
     "load_matches_plan": "reconciliation",
+    "plan_is_approved": "approved plan",
+    "plan_applied": "reconciliation",
 }
 CLASS_ORDER = list(dict.fromkeys(CHECK_CLASSES.values())) + ["other"]
 LISTED_PER_CLASS = 1000  # report.json; every row is in the check's CSV
