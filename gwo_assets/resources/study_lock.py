@@ -19,7 +19,9 @@ study on one instance (ingest or undo) takes the same lock.
 
 The lock is taken before the study is read for planning, so two runs can never
 plan against the same state and both write; every write step checks that its run
-still holds it. The holder is named from the instance: each run that takes the
+still holds it (``require``, and ``watch`` within write loops): a lock whose session
+ended, or whose lock file was closed, removed or replaced, is lost, and the run's remaining
+writes are refused. The holder is named from the instance: each run that takes the
 lock tags itself ``gwo/study`` (so the run list also filters by study).
 """
 
@@ -46,6 +48,7 @@ ACTIVE = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.
 
 class _Lock(Protocol):
     where: str
+    gone: str  # how it was lost, for the refusal
 
     def alive(self) -> bool: ...
 
@@ -64,21 +67,46 @@ class _FileLock:
     live: IO[str] | None = None
     live_path: Path | None = None
 
+    gone = "its lock file was closed, removed or replaced"
+
     def alive(self) -> bool:
-        return not self.handle.closed
+        """The lock's descriptor is open and still the file at its path (and so is the live
+        marker's): a removed or replaced lock file lets another run flock a new one at the same
+        path, so this run's lock no longer excludes anyone."""
+        return (_same_file(self.handle, self.path)
+                and (self.live is None or _same_file(self.live, self.live_path)))
 
     def liveness(self) -> dict:
         return {"file": str(self.live_path)} if self.live_path else {}
 
     def release(self) -> None:
         if self.live is not None:
-            try:
-                self.live_path.unlink(missing_ok=True)
-            except OSError:
-                pass
-            self.live.close()  # closing drops its flock
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
+            if _same_file(self.live, self.live_path):
+                try:
+                    self.live_path.unlink(missing_ok=True)
+                except OSError:
+                    pass
+            _close(self.live)  # closing drops its flock
+        _close(self.handle)
+
+
+def _same_file(handle: IO[str], path: Path | None) -> bool:
+    if handle.closed:
+        return False
+    try:
+        opened = os.fstat(handle.fileno())
+        return path is None or os.path.samestat(opened, os.stat(path))
+    except (OSError, ValueError):
+        return False
+
+
+def _close(handle: IO[str]) -> None:
+    """Close (which drops the flock) a handle that may already be closed, or whose descriptor
+    someone else closed."""
+    try:
+        handle.close()
+    except (OSError, ValueError):
+        pass
 
 
 @dataclass
@@ -88,6 +116,7 @@ class _PostgresLock:
     key: int = 0
     application_name: str = ""
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    gone = "its database session ended"
 
     def liveness(self) -> dict:
         return {"postgres_key": self.key, "application_name": self.application_name}
@@ -189,8 +218,8 @@ def require(study_id: str, run_id: str) -> None:
             "(the lock is taken when the study is read; rerun the whole job)")
     if not held.lock.alive():
         raise ConcurrentLoadError(
-            f"This run lost the load lock for {study_id} ({held.lock.where}: its connection "
-            "ended): refusing to write; rerun the whole job")
+            f"This run lost the load lock for {study_id} ({held.lock.where}: {held.lock.gone}): "
+            "refusing to write; rerun the whole job")
 
 
 def watch(study_id: str, run_id: str, every_seconds: float = 2.0) -> Callable[[], None]:
