@@ -21,6 +21,7 @@ from collections.abc import Callable
 import pytest
 import yaml
 from dagster import DagsterInstance, RunsFilter
+from dagster._core.storage.dagster_run import DagsterRun
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -75,6 +76,7 @@ def lose_the_lock_during_the_writes(stack, instance: DagsterInstance, tmp_path,
         run_id = record.dagster_run.run_id
 
         # A second run of the study in this process: refused while the first one runs.
+        instance.add_run(DagsterRun(job_name="ingest_gwo", run_id="a-second-run"))
         try:
             study_lock.acquire(instance, study, "a-second-run")
         except ConcurrentLoadError as refused:
@@ -111,9 +113,8 @@ def lose_the_lock_during_the_writes(stack, instance: DagsterInstance, tmp_path,
 
 
 @pytest.mark.parametrize("how", ["file_closed", "file_removed"])
-def test_a_run_that_loses_its_file_lock_stops_writing_and_fails(stack, tmp_path, monkeypatch,
-                                                                how):
-    instance = local_instance(tmp_path, monkeypatch)
+def test_a_run_that_loses_its_file_lock_stops_writing_and_fails(stack, tmp_path, how):
+    instance = DagsterInstance.ephemeral()  # its lock dir: <its temp root>/gwo_assets
 
     def lose(study: str, run_id: str) -> None:
         path = study_lock.lock_path(instance, study)

@@ -38,15 +38,19 @@ def stack(tmp_path):
 
 @pytest.fixture
 def instance(tmp_path, monkeypatch):
-    """One local (SQLite) instance in a temporary ``$DAGSTER_HOME``, shared by this process's
-    runs and the holder processes: created here first (two processes creating one SQLite
-    instance at once race on its tables)."""
+    """The instance of a temporary ``$DAGSTER_HOME``, whose lock dir the holder processes
+    (``DagsterInstance.get()``) and this process's runs share. The local SQLite instance is
+    created here first (two processes creating one at once race on its tables); this
+    process's runs use an in-memory instance rooted at the same home (same lock dir, and
+    about half the time of writing every run's events to SQLite)."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with DagsterInstance.get() as shared:
-        shared.get_runs(limit=1)
+    with DagsterInstance.get() as local:
+        local.get_runs(limit=1)
+    with DagsterInstance.ephemeral(tempdir=str(home)) as shared:
+        assert study_lock.instance_lock_dir(shared) == study_lock.instance_lock_dir(local)
         yield shared
 
 
