@@ -101,8 +101,13 @@ def _same_file(handle: IO[str], path: Path | None) -> bool:
 
 
 def _close(handle: IO[str]) -> None:
-    """Close (which drops the flock) a handle that may already be closed, or whose descriptor
-    someone else closed."""
+    """Unlock (for any process that inherited the descriptor too) and close a handle that may
+    already be closed, or whose descriptor someone else closed."""
+    try:
+        if not handle.closed:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except (OSError, ValueError):
+        pass
     try:
         handle.close()
     except (OSError, ValueError):
