@@ -17,18 +17,19 @@ from gwo_assets.partitions import register_study
 
 def run_config(info: dict, *, dry_run: bool, report_dir: Path, manifest: str | None = None,
                study_id: str | None = None, skip_invalid_rows: bool = False,
-               dataservice: dict | None = None, lock_dir: Path | None = None,
+               dataservice: dict | None = None,
                unsafe_skip_external_id_lookups: bool = False, with_indexd: bool = False) -> dict:
     """Run config for a sandbox (``with_indexd``: the sandbox's indexd answers ``?url=``
-    look-ups, as the DataService's indexd would); the study lock lives beside the reports
-    unless given, so concurrent test processes using the same seed never share a lock."""
+    look-ups, as the DataService's indexd would). The study lock is the instance's: runs
+    meant to exclude each other share an instance (one ``$DAGSTER_HOME``), and an ephemeral
+    instance's lock is its own (a temp root per instance), so concurrent test processes
+    never share one."""
     return {"resources": {
         "ingest": {"config": {"study_id": study_id or info["study_id"],
                               "manifest": str(manifest or info["manifest"]),
                               "dry_run": dry_run, "report_dir": str(report_dir),
                               "skip_invalid_rows": skip_invalid_rows,
-                              "unsafe_skip_external_id_lookups": unsafe_skip_external_id_lookups,
-                              "lock_dir": str(lock_dir or Path(report_dir) / "locks")}},
+                              "unsafe_skip_external_id_lookups": unsafe_skip_external_id_lookups}},
         "dataservice": {"config": {"url": info["dataservice_url"], **(dataservice or {})}},
         "indexd": {"config": {"url": info["dataservice_url"] if with_indexd else None}},
         "s3": {"config": {"endpoint_url": info["s3_endpoint_url"], "region_name": "us-east-1"}},

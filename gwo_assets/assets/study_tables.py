@@ -82,8 +82,7 @@ def kf_study(context: AssetExecutionContext, ingest: IngestSettings,
     started = time.monotonic()
     try:
         if not ingest.dry_run:
-            where = study_lock.acquire(context.instance, ingest.lock_dir, ingest.study_id,
-                                       context.run_id)
+            where = study_lock.acquire(context.instance, ingest.study_id, context.run_id)
             context.log.info(f"Holding the load lock for {ingest.study_id} ({where})")
         study = dataservice.get_client().get("/studies", ingest.study_id)
     except (DataServiceError, ConcurrentLoadError) as error:

@@ -36,7 +36,6 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from dagster import DagsterInstance
@@ -124,7 +123,7 @@ def _file_section(instance: DagsterInstance) -> Iterator[tuple[str, None]]:
     """An exclusive flock beside the instance (a SQLite instance is shared by processes of one
     machine only; an ephemeral one by threads of one process). Waits, polling, at most
     ``SECTION_TIMEOUT_SECONDS``: the section lasts a few reads and writes."""
-    path = Path(study_lock.default_lock_dir(instance)) / "claims.lock"
+    path = study_lock.instance_lock_dir(instance) / "claims.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + SECTION_TIMEOUT_SECONDS
     with open(path, "a+") as handle:

@@ -61,12 +61,6 @@ class IngestSettings(dg.ConfigurableResource):
     skip_invalid_rows: bool = Field(
         default=False,
         description="Load the valid rows and list the skipped invalid ones, instead of stopping.")
-    lock_dir: str = Field(
-        default="",
-        description="Only for a Dagster instance on SQLite (the default local instance): where "
-                    "the per-study load locks live (default: $DAGSTER_HOME/gwo_assets, beside the "
-                    "instance; <tmp>/gwo_assets-locks for an ephemeral instance). A Postgres-backed "
-                    "instance holds the lock in its database and ignores this.")
     unsafe_skip_external_id_lookups: bool = Field(
         default=False,
         description="UNSAFE, for speed only: don't look up by external_id the manifest files the "

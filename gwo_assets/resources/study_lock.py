@@ -10,13 +10,18 @@ and no host keeps state the others cannot see:
   socket), or the server drops a vanished host's connection (TCP keepalive).
 - **SQLite instance** (the default local instance of one ``$DAGSTER_HOME``, which
   only processes on one machine can share): a non-blocking ``flock`` on
-  ``$DAGSTER_HOME/gwo_assets/<study_id>.lock``; the kernel releases it when the
-  holder dies. ``ingest.lock_dir`` moves it (e.g. tests); an ephemeral instance
-  (in-process tests) keeps it in its own temp root.
+  ``<instance root>/gwo_assets/<study_id>.lock`` (``$DAGSTER_HOME/gwo_assets``); the
+  kernel releases it when the holder dies. An ephemeral instance (in-process tests)
+  keeps it in its own temp root.
+
+The lock is named by the instance alone: no run setting moves it, so every run of a
+study on one instance (ingest or undo) takes the same lock.
 
 The lock is taken before the study is read for planning, so two runs can never
 plan against the same state and both write; every write step checks that its run
-still holds it. The holder is named from the instance: each run that takes the
+still holds it (``require``, and ``watch`` within write loops): a lock whose session
+ended, or whose lock file was closed, removed or replaced, is lost, and the run's remaining
+writes are refused. The holder is named from the instance: each run that takes the
 lock tags itself ``gwo/study`` (so the run list also filters by study).
 """
 
@@ -24,7 +29,6 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -44,6 +48,7 @@ ACTIVE = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.
 
 class _Lock(Protocol):
     where: str
+    gone: str  # how it was lost, for the refusal
 
     def alive(self) -> bool: ...
 
@@ -56,26 +61,57 @@ class _Lock(Protocol):
 class _FileLock:
     where: str
     handle: IO[str]
+    path: Path | None = None
     # ``<study>.<run_id>.live``, held exclusively for exactly as long as the study lock: other
     # processes probe it (object_claims) without ever touching the study lock itself.
     live: IO[str] | None = None
     live_path: Path | None = None
 
+    gone = "its lock file was closed, removed or replaced"
+
     def alive(self) -> bool:
-        return not self.handle.closed
+        """The lock's descriptor is open and still the file at its path (and so is the live
+        marker's): a removed or replaced lock file lets another run flock a new one at the same
+        path, so this run's lock no longer excludes anyone."""
+        return (_same_file(self.handle, self.path)
+                and (self.live is None or _same_file(self.live, self.live_path)))
 
     def liveness(self) -> dict:
         return {"file": str(self.live_path)} if self.live_path else {}
 
     def release(self) -> None:
         if self.live is not None:
-            try:
-                self.live_path.unlink(missing_ok=True)
-            except OSError:
-                pass
-            self.live.close()  # closing drops its flock
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
+            if _same_file(self.live, self.live_path):
+                try:
+                    self.live_path.unlink(missing_ok=True)
+                except OSError:
+                    pass
+            _close(self.live)  # closing drops its flock
+        _close(self.handle)
+
+
+def _same_file(handle: IO[str], path: Path | None) -> bool:
+    if handle.closed:
+        return False
+    try:
+        opened = os.fstat(handle.fileno())
+        return path is None or os.path.samestat(opened, os.stat(path))
+    except (OSError, ValueError):
+        return False
+
+
+def _close(handle: IO[str]) -> None:
+    """Unlock (for any process that inherited the descriptor too) and close a handle that may
+    already be closed, or whose descriptor someone else closed."""
+    try:
+        if not handle.closed:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except (OSError, ValueError):
+        pass
+    try:
+        handle.close()
+    except (OSError, ValueError):
+        pass
 
 
 @dataclass
@@ -85,6 +121,7 @@ class _PostgresLock:
     key: int = 0
     application_name: str = ""
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    gone = "its database session ended"
 
     def liveness(self) -> dict:
         return {"postgres_key": self.key, "application_name": self.application_name}
@@ -118,19 +155,19 @@ _held: dict[str, _Held] = {}
 _guard = threading.Lock()
 
 
-def default_lock_dir(instance: DagsterInstance | None = None) -> Path:
-    """Beside the instance: ``<DAGSTER_HOME>/gwo_assets`` for a local instance, the instance's
-    own temp root for an ephemeral one (which no other process can share); without an
-    instance ``$DAGSTER_HOME/gwo_assets``, else the temp dir."""
-    if instance is not None:
-        return Path(instance.root_directory) / "gwo_assets"
-    home = os.environ.get("DAGSTER_HOME")
-    return Path(home) / "gwo_assets" if home else Path(tempfile.gettempdir()) / "gwo_assets-locks"
+def instance_lock_dir(instance: DagsterInstance) -> Path:
+    """Where a non-Postgres instance's study locks (and claim section) live, named by the
+    instance alone: ``<instance root>/gwo_assets`` (``$DAGSTER_HOME/gwo_assets`` for a local
+    instance, the instance's own temp root for an ephemeral one, which no other process can
+    share)."""
+    if instance is None:
+        raise ValueError("The study lock is named by the Dagster instance: pass the run's "
+                         "instance (context.instance)")
+    return Path(instance.root_directory) / "gwo_assets"
 
 
-def lock_path(lock_dir: str | Path, study_id: str,
-              instance: DagsterInstance | None = None) -> Path:
-    return Path(lock_dir or default_lock_dir(instance)) / f"{validate_kf_id(study_id, 'SD')}.lock"
+def lock_path(instance: DagsterInstance, study_id: str) -> Path:
+    return instance_lock_dir(instance) / f"{validate_kf_id(study_id, 'SD')}.lock"
 
 
 def postgres_url(instance: DagsterInstance | None) -> str | None:
@@ -145,11 +182,12 @@ def advisory_key(study_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def acquire(instance: DagsterInstance | None, lock_dir: str | Path, study_id: str,
-            run_id: str) -> str:
-    """Take the study's lock for ``run_id`` or raise ConcurrentLoadError naming the holder.
-    Returns where the lock lives (for logs)."""
+def acquire(instance: DagsterInstance, study_id: str, run_id: str) -> str:
+    """Take the study's lock on ``instance`` for ``run_id`` or raise ConcurrentLoadError naming
+    the holder. Returns where the lock lives (for logs)."""
     study_id = validate_kf_id(study_id, "SD")
+    # (lock_path raises without an instance: the lock is named by it)
+    lock_at = None if postgres_url(instance) else lock_path(instance, study_id)
     with _guard:
         held = _held.get(study_id)
         if held is not None:
@@ -162,11 +200,11 @@ def acquire(instance: DagsterInstance | None, lock_dir: str | Path, study_id: st
             _release_locked(study_id)  # an earlier run of this process ended without releasing
         url = postgres_url(instance)
         lock, holder = (_take_postgres(url, study_id, run_id) if url else
-                        (_take_file(lock_path(lock_dir, study_id, instance), run_id), ""))
+                        (_take_file(lock_at, run_id), ""))
         if lock is None:
             raise ConcurrentLoadError(
                 f"Another ingest_gwo or undo_gwo run is loading {study_id} "
-                f"({holder or _holders(instance, study_id, run_id, lock_dir)}); wait for it to finish "
+                f"({holder or _holders(instance, study_id, run_id)}); wait for it to finish "
                 "(or, if it died, until its lock is released: see README 'One load per study'), "
                 "then rerun") from None
         _held[study_id] = _Held(run_id=run_id, lock=lock)
@@ -185,8 +223,8 @@ def require(study_id: str, run_id: str) -> None:
             "(the lock is taken when the study is read; rerun the whole job)")
     if not held.lock.alive():
         raise ConcurrentLoadError(
-            f"This run lost the load lock for {study_id} ({held.lock.where}: its connection "
-            "ended): refusing to write; rerun the whole job")
+            f"This run lost the load lock for {study_id} ({held.lock.where}: {held.lock.gone}): "
+            "refusing to write; rerun the whole job")
 
 
 def watch(study_id: str, run_id: str, every_seconds: float = 2.0) -> Callable[[], None]:
@@ -276,7 +314,8 @@ def _take_file(path: Path, run_id: str) -> _FileLock | None:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
         raise
-    return _FileLock(where=f"lock file {path}", handle=handle, live=live, live_path=live_path)
+    return _FileLock(where=f"lock file {path}", handle=handle, path=path, live=live,
+                     live_path=live_path)
 
 
 APPLICATION_NAME = "gwo_assets run {run_id}"  # on the lock's session: names the holder
@@ -312,8 +351,7 @@ def _take_postgres(url: str, study_id: str, run_id: str) -> tuple[_PostgresLock 
                            for name, address, since in holders)
 
 
-def _holders(instance: DagsterInstance | None, study_id: str, run_id: str,
-             lock_dir: str | Path) -> str:
+def _holders(instance: DagsterInstance, study_id: str, run_id: str) -> str:
     """Who holds the lock: active runs of the instance that took it, else the lock file's note."""
     runs: list[str] = []
     if instance is not None:
@@ -326,8 +364,9 @@ def _holders(instance: DagsterInstance | None, study_id: str, run_id: str,
         return "held by " + ", ".join(runs)
     if postgres_url(instance):
         return "held by a run of another process on this instance"
+    path = lock_path(instance, study_id)
     try:
-        note = lock_path(lock_dir, study_id, instance).read_text().strip()
+        note = path.read_text().strip()
     except OSError:
         note = ""
-    return f"lock file {lock_path(lock_dir, study_id, instance)}, holder {note or 'unknown'}"
+    return f"lock file {path}, holder {note or 'unknown'}"

@@ -47,9 +47,6 @@ class UndoConfig(Config):
                                     "(<report_dir>/<run_id>/report.json).")
     dry_run: bool = Field(default=True, description="Check and report without writing; set "
                                                     "false explicitly to delete and restore.")
-    lock_dir: str = Field(default="", description="Only for a SQLite instance: directory of the "
-                                                  "per-study load locks (the same as "
-                                                  "ingest.lock_dir).")
 
 
 def load_plan(context: OpExecutionContext, report_path: Path, dataservice_url: str) -> UndoPlan:
@@ -73,7 +70,7 @@ def undo_ingest(context: OpExecutionContext, config: UndoConfig,
     try:
         plan = load_plan(context, report_path, dataservice.url)
         if not config.dry_run:  # never undo while an ingest of the same study writes
-            study_lock.acquire(context.instance, config.lock_dir, plan.study_id, context.run_id)
+            study_lock.acquire(context.instance, plan.study_id, context.run_id)
     except (UndoRefused, ConcurrentLoadError) as error:
         context.log.error(str(error))
         raise Failure(description=str(error), allow_retries=False) from None

@@ -40,7 +40,6 @@ def finish(process: subprocess.Popen) -> tuple[int, str]:
 
 def real_config(info: dict, reports: Path, **overrides) -> dict:
     config = run_config(info, dry_run=False, report_dir=reports)
-    del config["resources"]["ingest"]["config"]["lock_dir"]  # the instance's own default
     config["resources"]["ingest"]["config"].update(overrides)
     return config
 

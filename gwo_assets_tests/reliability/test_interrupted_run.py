@@ -101,14 +101,13 @@ def test_a_run_killed_during_its_writes_is_completed_by_a_rerun(stack, process_e
     assert before[endpoint.strip("/").replace("-", "_")] > 0
 
     service.reset_counts()
-    # The rerun comes from "another machine": a fresh DAGSTER_HOME and lock dir, nothing
+    # The rerun comes from "another machine": a fresh DAGSTER_HOME (and so lock dir), nothing
     # of the killed run's local state.
     elsewhere = tmp_path / "another_machine"
     (elsewhere / "dagster_home").mkdir(parents=True)
     (elsewhere / "dagster_home" / "dagster.yaml").write_text(
         (Path(process_env["DAGSTER_HOME"]) / "dagster.yaml").read_text())
-    rerun_config = run_config(stack.info, dry_run=False, report_dir=reports,
-                              lock_dir=elsewhere / "locks")
+    rerun_config = run_config(stack.info, dry_run=False, report_dir=reports)
     rerun = subprocess.run(cli_command(rerun_config, tmp_path, "rerun"), cwd=REPO,
                            env={**process_env, "DAGSTER_HOME": str(elsewhere / "dagster_home")},
                            capture_output=True, text=True, timeout=600)

@@ -31,7 +31,7 @@ from gwo_assets.resources import object_claims, study_lock
 study, run_id, *filepaths = sys.argv[1:]
 with DagsterInstance.get() as instance:
     instance.add_run(DagsterRun(job_name="ingest_gwo", run_id=run_id))
-    study_lock.acquire(instance, "", study, run_id)
+    study_lock.acquire(instance, study, run_id)
     object_claims.claim(instance, study, run_id, filepaths, dry_run=False)
     print("claimed", flush=True)
     time.sleep(300)
@@ -59,7 +59,7 @@ def instance(request, tmp_path, monkeypatch):
 
 def start_run(instance: DagsterInstance, study: str, run_id: str) -> None:
     instance.add_run(DagsterRun(job_name="ingest_gwo", run_id=run_id))
-    study_lock.acquire(instance, "", study, run_id)
+    study_lock.acquire(instance, study, run_id)
 
 
 def test_first_claim_wins_dry_runs_only_read_and_a_released_claim_is_gone(instance):
