@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="an ingest_gwo run config for everything else; the options above "
                              "override it")
     ingest.set_defaults(run=run_ingest)
+    # `gwo audit SD_...`: the drift audit, self-contained in gwo_assets/audit/cli.py.
+    from gwo_assets.audit.cli import add_audit_parser
+    add_audit_parser(commands, _study_id)
     return parser
 
 

@@ -7,8 +7,8 @@ from dagster import (AssetSelection, Definitions, EnvVar, define_asset_job, in_p
 
 from gwo_assets.assets import (expectations, links, load, manifest, plans, reconcile, report,
                                s3_metadata, study_tables)
-from gwo_assets.audit import audit_gwo, drift_audit, gwo_drift_audit
-from gwo_assets.audit.job import AUDIT_SELECTION
+from gwo_assets.audit.assets import drift_audit
+from gwo_assets.audit.job import AUDIT_SELECTION, audit_gwo, gwo_drift_audit
 from gwo_assets.automation.manifest_inbox import gwo_manifest_inbox
 from gwo_assets.resources.dataservice import DataServiceResource
 from gwo_assets.resources.run_settings import IngestSettings
