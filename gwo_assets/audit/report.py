@@ -30,8 +30,11 @@ def fix_text(name: str, study_id: str, manifest: str | None, csv_path: str) -> s
         what = "size and hashes" if name == CHANGED else "availability"
         return (f"Rerun the ingest with the study's manifest (dry run first, then --write): it "
                 f"PATCHes the {what} of exactly these files to what S3 holds now: "
-                f"`gwo ingest {study_id} {manifest}` then `{rerun}`. A file not in that manifest "
-                f"any more: fix its record by hand (the list: {csv_path}).")
+                f"`gwo ingest {study_id} {manifest}` then `{rerun}`. The ingest stops before any "
+                "write while a manifest object is gone or unreadable "
+                "(harmonized_files_exist_in_s3): fix those first, or drop their rows from the "
+                "manifest, or load the rest with `skip_invalid_rows: true` in --config. A file "
+                f"not in that manifest any more: fix its record by hand (the list: {csv_path}).")
     if name == OBJECT_GONE:
         return (
             "Restore the object at the same path (then nothing to do), or take the record out "

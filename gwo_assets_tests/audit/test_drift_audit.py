@@ -139,3 +139,34 @@ def test_default_cron_is_weekly_and_configurable(monkeypatch):
     finally:
         monkeypatch.delenv("GWO_AUDIT_CRON")
         importlib.reload(job)
+
+
+def test_the_reports_fixes_clear_the_drift(two_loaded_studies, tmp_path, monkeypatch):
+    """Hide the record whose object is gone (the report's PATCH), grant access, rerun the
+    ingest with the manifest (skipping the gone file's rows): the next audit agrees."""
+    import requests
+
+    stack, _, instance = two_loaded_studies
+    study = stack.study
+    plant_drift(stack, study, monkeypatch)
+    first = run_audit(stack.info, study.study_id, instance, tmp_path / "reports")
+    drift = audit_frame(first).set_index("status")
+    assert first.success and len(drift.loc[list(DRIFT_CLASSES)]) == 4
+
+    gone = drift.loc["object_gone", "kf_id"]
+    answer = requests.patch(f"{stack.info['dataservice_url']}/genomic-files/{gone}",
+                            json={"visible": False}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    monkeypatch.undo()  # the audit's identity may read the denied object again
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    assert run_ingest(stack.info, tmp_path / "reports", dry_run=False, instance=instance,
+                      skip_invalid_rows=True).success
+
+    again = run_audit(stack.info, study.study_id, instance, tmp_path / "reports")
+    statuses = audit_frame(again)["status"].value_counts().to_dict()
+    assert statuses == {"ok": len(study.harmonized) - 1, "hidden": 1}
+    assert all(passed for passed, _, _ in check_results(again).values())
+    [latest] = instance.fetch_materializations(AssetKey("drift_audit"), limit=1).records
+    assert latest.asset_materialization.metadata["agreed"].value is True
+    assert isinstance(latest.asset_materialization.metadata["last_agreed"].value, float)
