@@ -170,3 +170,15 @@ def test_the_reports_fixes_clear_the_drift(two_loaded_studies, tmp_path, monkeyp
     [latest] = instance.fetch_materializations(AssetKey("drift_audit"), limit=1).records
     assert latest.asset_materialization.metadata["agreed"].value is True
     assert isinstance(latest.asset_materialization.metadata["last_agreed"].value, float)
+
+
+def test_the_audit_is_its_own_job_and_never_part_of_an_ingest():
+    from gwo_assets.definitions import defs
+
+    ingest = defs.resolve_job_def("ingest_gwo").asset_layer
+    audit = defs.resolve_job_def("audit_gwo").asset_layer
+    assert AssetKey("drift_audit") not in ingest.selected_asset_keys
+    assert not [k for k in ingest.asset_graph.asset_check_keys if k.asset_key.path == ["drift_audit"]]
+    assert audit.selected_asset_keys == {AssetKey("drift_audit")}
+    assert {k.name for k in audit.asset_graph.asset_check_keys} == set(AUDIT_CHECKS)
+    assert defs.resolve_schedule_def("gwo_drift_audit").job_name == "audit_gwo"
