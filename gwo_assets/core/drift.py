@@ -29,7 +29,8 @@ from typing import Any
 
 import pandas as pd
 
-from gwo_assets.core.payloads import S3_CHECKSUMS, _base64_to_hex, cold_storage
+from gwo_assets.core.payloads import (ARCHIVE_STATUSES, COLD_STORAGE_CLASSES, S3_CHECKSUMS,
+                                      _base64_to_hex)
 from gwo_assets.core.plan import same_object
 from gwo_assets.core.s3_uris import is_s3_uri
 
@@ -79,8 +80,9 @@ def known_hashes(s3_row: Mapping[str, Any]) -> dict[str, str]:
 
 
 def expected_availability(storage_class: Any, archive_status: Any) -> str:
-    cold = cold_storage(pd.Series([storage_class or "STANDARD"]), pd.Series([archive_status]))
-    return "Cold Storage" if bool(cold.iloc[0]) else "Immediate Download"
+    """The ingest's rule (``core/payloads.py`` ``cold_storage``), for one object."""
+    cold = storage_class in COLD_STORAGE_CLASSES or archive_status in ARCHIVE_STATUSES
+    return "Cold Storage" if cold else "Immediate Download"
 
 
 def classify(records: Iterable[Mapping[str, Any]],
