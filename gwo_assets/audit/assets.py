@@ -28,7 +28,8 @@ from gwo_assets.assets.step_helpers.progress import Progress
 from gwo_assets.audit.report import PREVIEW_COLUMNS, fix_text, summary_line, write_audit_files
 from gwo_assets.audit.scan import STUDY_FILES_QUERY, StudyNotFound, scan_study
 from gwo_assets.core.drift import (AVAILABILITY_WRONG, CHANGED, DRIFT_CLASSES, HIDDEN, LABELS,
-                                   OBJECT_GONE, UNREADABLE, classify, counts, with_problem)
+                                   OBJECT_GONE, UNREADABLE, bucket_warnings, classify, counts,
+                                   with_problem)
 from gwo_assets.core.kf_ids import validate_kf_id
 from gwo_assets.errors import DataServiceError, S3AccessError
 from gwo_assets.partitions import PARTITION_TAG, STUDY_PARTITIONS
@@ -111,7 +112,10 @@ def drift_audit(context: AssetExecutionContext, config: AuditConfig,
                         if last_agreed else None),
         "dataservice_requests": scan.dataservice_requests, "s3_requests": scan.s3_requests,
         "pages": scan.pages, "seconds": round(scan.seconds, 3),
+        "warnings": bucket_warnings(drift),
     }, drift, _loaded_manifest(context, study_id))
+    for warning in report["warnings"]:
+        context.log.warning(f"Drift audit of {study_id}: {warning}")
     summary = summary_line(report)
     (context.log.info if drifted == 0 else context.log.warning)(summary)
 

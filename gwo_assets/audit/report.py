@@ -109,6 +109,7 @@ def markdown(report: dict[str, Any], drift: pd.DataFrame) -> str:
         f"and S3 agreed on this study: {report.get('last_agreed') or 'not since auditing began'}.",
         "", "Read-only: the audit wrote nothing to the DataService "
         f"(requests: {report['dataservice_requests']}; S3: {report['s3_requests']}).", "",
+        *[f"**Warning:** {warning}.\n" for warning in report.get("warnings", [])],
         "| class | files |", "|---|---|",
         *[f"| {LABELS[name]} | {value} |" for name, value in counts.items()], "",
     ]
@@ -136,7 +137,7 @@ def fix_lines(report: dict[str, Any]) -> list[str]:
         UNREADABLE: "grant s3:GetObject to the audit's AWS identity (or see the S3 error), "
                     f"then gwo audit {study}",
     }
-    lines = []
+    lines = [f"  WARNING: {warning}" for warning in report.get("warnings", [])]
     for name in DRIFT_CLASSES:
         entry = report["classes"][name]
         if entry["count"]:

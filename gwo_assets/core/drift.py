@@ -172,6 +172,24 @@ def with_problem(drift: pd.DataFrame, name: str) -> pd.DataFrame:
     return drift[[name in problems for problems in drift["problems"]]]
 
 
+def bucket_warnings(drift: pd.DataFrame) -> list[str]:
+    """A bucket where every audited object is gone or unreadable is more likely the audit's
+    setup (endpoint, credentials, a deleted bucket) than drift: say so before anyone hides
+    records."""
+    audited = drift[(drift["status"] != HIDDEN) & drift["url"].notna()] if not drift.empty else drift
+    if audited.empty:
+        return []
+    buckets = audited["url"].str.split("/").str[2]
+    warnings = []
+    for bucket, group in audited.groupby(buckets):
+        if group["status"].isin([OBJECT_GONE, UNREADABLE]).all():
+            warnings.append(
+                f"every audited object of bucket {bucket!r} ({len(group)}) is gone or "
+                "unreadable: check the s3 resource's endpoint_url and the audit's AWS "
+                "credentials (and that the bucket exists) before hiding or removing records")
+    return warnings
+
+
 def _given(value: Any) -> bool:
     if value is None:
         return False

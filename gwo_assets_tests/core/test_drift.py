@@ -2,7 +2,7 @@
 
 import pytest
 
-from gwo_assets.core.drift import audited_url, classify, counts
+from gwo_assets.core.drift import audited_url, bucket_warnings, classify, counts
 
 URL = "s3://bucket-a/h/a.cram"
 MD5 = "0" * 31 + "1"
@@ -89,3 +89,12 @@ def test_counts_name_every_class():
     assert counts(classify([record()], {URL: head()})) == {
         "ok": 1, "hidden": 0, "object_gone": 0, "unreadable": 0, "changed": 0,
         "availability_wrong": 0}
+
+
+def test_a_bucket_where_nothing_is_readable_is_flagged_as_a_setup_problem():
+    other = "s3://bucket-b/h/b.cram"
+    frame = classify([record(), record(kf_id="GF_00000002", external_id=other, urls=[other])],
+                     {URL: head(), other: head(filepath=other, exists=False, error="NoSuchKey")})
+    [warning] = bucket_warnings(frame)
+    assert "'bucket-b'" in warning and "endpoint_url" in warning
+    assert bucket_warnings(classify([record()], {URL: head()})) == []
