@@ -157,9 +157,10 @@ def _head_row(client: Any, uri: str, bucket: str, key: str) -> dict:
 
 def head_object_row(client: Any, uri: str) -> dict:
     """The metadata row of one object, as ``scrape_objects`` makes it (one HEAD): missing,
-    denied and other per-object errors are data (``exists=False``, ``error``); credentials,
-    an unreachable endpoint or a missing bucket raise ``S3AccessError``. For callers that
-    HEAD objects as they learn of them (the drift audit)."""
+    denied and other per-object errors are data (``exists=False``, ``error``); credentials or
+    an unreachable endpoint raise ``S3AccessError`` (a HEAD answer has no body, so a missing
+    bucket looks like a missing object). For callers that HEAD objects as they learn of them
+    (the drift audit)."""
     try:
         bucket, key = parse_s3_uri(uri)
     except ValueError:
