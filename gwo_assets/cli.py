@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("study", type=_study_id, metavar="SD_XXXXXXXX",
                         help="the study's kf_id (its partition key)")
     remove.set_defaults(run=run_remove_partition)
+    # `gwo audit SD_...`: the drift audit, self-contained in gwo_assets/audit/cli.py.
+    from gwo_assets.audit.cli import add_audit_parser
+    add_audit_parser(commands, _study_id)
     return parser
 
 

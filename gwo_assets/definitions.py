@@ -7,6 +7,8 @@ from dagster import (AssetSelection, Definitions, EnvVar, define_asset_job, in_p
 
 from gwo_assets.assets import (approval, expectations, links, load, manifest, plans, reconcile, report,
                                s3_metadata, study_tables)
+from gwo_assets.audit.assets import drift_audit
+from gwo_assets.audit.job import AUDIT_SELECTION, audit_gwo, gwo_drift_audit
 from gwo_assets.automation.manifest_inbox import gwo_manifest_inbox
 from gwo_assets.resources.dataservice import DataServiceResource
 from gwo_assets.resources.indexd import URL_ENV_VAR as INDEXD_URL_ENV_VAR, IndexdResource
@@ -29,6 +31,7 @@ ASSETS = [
     load.biospecimen_genomic_files,
     load.sequencing_experiment_genomic_files,
     report.ingest_report,
+    drift_audit,  # audit_gwo's (with its checks), not ingest_gwo's
 ]
 
 CHECKS = [
@@ -46,7 +49,7 @@ CHECKS = [
 
 ingest_gwo = define_asset_job(
     "ingest_gwo",
-    selection=AssetSelection.all(),
+    selection=AssetSelection.all() - AUDIT_SELECTION,
     description="Ingest a GWO manifest into the DataService: scrape S3, read the study, plan, "
                 "then (unless dry_run) write genomic files, biospecimen links, experiment links.",
     executor_def=in_process_executor,
@@ -64,7 +67,9 @@ def _dataservice() -> DataServiceResource:
 defs = Definitions(
     assets=ASSETS,
     asset_checks=CHECKS,
-    jobs=[ingest_gwo, undo_gwo],
+    jobs=[ingest_gwo, undo_gwo, audit_gwo],
+    # Every registered study's drift audit, weekly by default ($GWO_AUDIT_CRON).
+    schedules=[gwo_drift_audit],
     # A new manifest in $GWO_MANIFEST_INBOX -> a dry run of its study (never a real run).
     sensors=[gwo_manifest_inbox],
     resources={

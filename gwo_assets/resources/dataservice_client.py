@@ -314,8 +314,12 @@ class DataServiceClient:
         return self._single_record(self._checked_json(response, "DELETE", path))
 
     def list_all(self, endpoint: str, params: Mapping[str, Any],
-                 on_page: Callable[[int, int | None], None] | None = None) -> list[dict]:
-        """Every matching item, flattened, following the cursor with our own filters."""
+                 on_page: Callable[[int, int | None], None] | None = None,
+                 on_records: Callable[[list[dict]], None] | None = None) -> list[dict]:
+        """Every matching item, flattened, following the cursor with our own filters.
+
+        ``on_records`` gets each page's flattened items as soon as the page is read (the
+        drift audit HEADs a page's objects while the next page is fetched)."""
         reserved = _RESERVED_LIST_PARAMS.intersection(params)
         if reserved:
             raise ValueError(f"list_all sets {sorted(reserved)} itself (use get() for a kf_id)")
@@ -324,7 +328,10 @@ class DataServiceClient:
         rows: list[dict] = []
         while True:
             body = self._request_json("GET", path, params=query)
-            rows.extend(flatten_record(item) for item in body.get("results") or [])
+            page = [flatten_record(item) for item in body.get("results") or []]
+            rows.extend(page)
+            if on_records is not None:
+                on_records(page)
             if on_page is not None:
                 on_page(len(rows), body.get("total"))
             next_link = (body.get("_links") or {}).get("next")

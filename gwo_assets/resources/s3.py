@@ -155,6 +155,19 @@ def _head_row(client: Any, uri: str, bucket: str, key: str) -> dict:
     return object_row(uri, bucket, key, head)
 
 
+def head_object_row(client: Any, uri: str) -> dict:
+    """The metadata row of one object, as ``scrape_objects`` makes it (one HEAD): missing,
+    denied and other per-object errors are data (``exists=False``, ``error``); credentials or
+    an unreachable endpoint raise ``S3AccessError`` (a HEAD answer has no body, so a missing
+    bucket looks like a missing object). For callers that HEAD objects as they learn of them
+    (the drift audit)."""
+    try:
+        bucket, key = parse_s3_uri(uri)
+    except ValueError:
+        return _missing_row(uri, None, None, "not an s3://bucket/key URI")
+    return _head_row(client, uri, bucket, key)
+
+
 def object_row(uri: str, bucket: str, key: str, head: dict) -> dict:
     """The metadata row of a found object from its HEAD answer.
 

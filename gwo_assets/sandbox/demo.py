@@ -8,7 +8,10 @@ requests, then the analyst's real run with `gwo ingest ... --write`; a summary; 
    shows the same from a shell): one dry-run request for the study's partition;
 4. that request is launched as the daemon would launch it (`dagster job execute` with its run
    config and tags; the study's partition registered first, as the sensor asks);
-5. the analyst read the dry run and loads: `gwo ingest SD_A4M2HB1G <manifest> --write`.
+5. the analyst read the dry run and loads: `gwo ingest SD_A4M2HB1G <manifest> --write`;
+6. weeks later a lifecycle rule moves one object to Glacier behind the DataService's back:
+   `gwo audit SD_A4M2HB1G` (what the weekly `gwo_drift_audit` schedule runs per study) finds
+   that one drift, says how to fix it, and exits 1.
 Every run lands in the instance of `$DAGSTER_HOME` (`.dagster_home`, see `make ui`).
 """
 
@@ -93,6 +96,33 @@ def launch_request(request, workdir: Path, env: dict[str, str]) -> int:
     return subprocess.run(command, env=env, cwd=REPO).returncode
 
 
+def audit_after_planted_drift(stack: SandboxStack, report_dir: Path,
+                              env: dict[str, str]) -> bool:
+    """Move one loaded STANDARD object to GLACIER (as a lifecycle rule would), then `gwo audit`:
+    True when the audit found exactly that one drift and exited 1 saying so."""
+    study = stack.study
+    moved = next(h for h in study.harmonized if h.storage_class == "STANDARD" and not h.multipart)
+    stack.s3.client().copy_object(Bucket=study.bucket, Key=moved.key, StorageClass="GLACIER",
+                                  CopySource={"Bucket": study.bucket, "Key": moved.key})
+    print(f"\n== weeks later a lifecycle rule moves {moved.filepath} to GLACIER; the DataService "
+          f"still says Immediate Download\n== the drift audit (what the weekly gwo_drift_audit "
+          f"schedule runs per study): gwo audit {study.study_id} --report-dir {report_dir} "
+          f"--s3-endpoint-url {stack.s3.endpoint_url}")
+    stack.dataservice.reset_counts()
+    audit = [str(BIN / "gwo"), "audit", study.study_id, "--report-dir", str(report_dir),
+             "--s3-endpoint-url", stack.s3.endpoint_url]
+    done = subprocess.run(audit, env=env, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    print(done.stdout, end="")
+    writes = {k: v for k, v in stack.dataservice.request_counts().items()
+              if not k.startswith("GET ")}
+    found = (done.returncode == 1 and "1 of" in done.stdout and "availability wrong 1" in
+             done.stdout and moved.filepath in done.stdout and not writes)
+    print(f"== audit exit code {done.returncode}: "
+          + (f"it found the one planted drift ({moved.filepath}: availability wrong) and wrote "
+             "nothing" if found else f"expected exactly the planted drift (writes: {writes})"))
+    return found
+
+
 def main() -> int:
     workdir = REPO / ".sandbox"
     report_dir = workdir / "reports"
@@ -132,7 +162,8 @@ def main() -> int:
         print(f"\nWrites the sandbox DataService received: {writes}")
         print(f"Both runs are in the instance ({os.environ.get('DAGSTER_HOME')}): `make ui`, "
               f"Runs, or Assets > any ingest asset > partition {study}.")
-    return 0 if all(code == 0 for _, code, _ in outcomes) else 1
+        audited = audit_after_planted_drift(stack, report_dir, env)
+    return 0 if all(code == 0 for _, code, _ in outcomes) and audited else 1
 
 
 if __name__ == "__main__":
