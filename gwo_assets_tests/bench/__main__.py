@@ -56,6 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-concurrency", type=int, default=None,
                         help="the pipeline's dataservice max_concurrency (default: the "
                              "resource's default)")
+    parser.add_argument("--indexd", action="store_true",
+                        help="configure the pipeline's indexd resource (the sandbox serves "
+                             "indexd's ?url=): new files are proved unregistered without a scan")
     parser.add_argument("--dataservice-files", type=_sizes, default=[0],
                         help="DataService size axis: other studies' genomic files the sandbox "
                              "holds, comma-separated (default 0; e.g. 0,1000000: the real "
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             options = Options(seed=args.seed, floor_seconds=args.floor_seconds,
                               naive_full_up_to=args.naive_full_up_to,
                               naive_sample=args.naive_sample, latency_ms=args.latency_ms,
-                              max_concurrency=args.max_concurrency,
+                              max_concurrency=args.max_concurrency, indexd=args.indexd,
                               dataservice_files=dataservice_files, filler_cache=cache,
                               naive_sample_filled=args.naive_sample_filled)
             for size in args.sizes:

@@ -96,13 +96,14 @@ def maxrss_mib() -> float:
 
 def run_pipeline(label: str, dataservice: DataServiceProcess, s3_endpoint_url: str,
                  study_id: str, manifest: Path, report_dir: Path,
-                 max_concurrency: int | None = None,
+                 max_concurrency: int | None = None, with_indexd: bool = False,
                  ) -> tuple[PipelineRun, ExecuteInProcessResult]:
     """Run ingest_gwo (dry_run=False) once on the sandbox and measure it."""
     info = {"study_id": study_id, "manifest": str(manifest),
             "dataservice_url": dataservice.url, "s3_endpoint_url": s3_endpoint_url}
     resource = {"max_concurrency": max_concurrency} if max_concurrency else None
-    config = {**run_config(info, dry_run=False, report_dir=report_dir, dataservice=resource),
+    config = {**run_config(info, dry_run=False, report_dir=report_dir, dataservice=resource,
+                           with_indexd=with_indexd),
               "loggers": QUIET_LOGGERS}
     instance = DagsterInstance.ephemeral()
     dataservice.reset_counts()

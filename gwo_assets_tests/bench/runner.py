@@ -31,6 +31,7 @@ class Options:
     naive_sample: int = 1_000
     latency_ms: int = 0  # added to every DataService answer after the study is built
     max_concurrency: int | None = None  # the dataservice resource's, when not its default
+    indexd: bool = False  # the pipeline asks the sandbox's indexd before any external_id scan
     dataservice_files: int = 0  # other studies' genomic files in the DataService (filler)
     filler_cache: str | None = None  # where the filled template databases are kept
     naive_sample_filled: int = 20  # the naive loader's sample on a filled DataService
@@ -103,7 +104,8 @@ def run_size(files: int, options: Options, workdir: Path,
         rerun_rows = study_table_rows(pipeline_ds.url, plan.study_id)
         rerun = _required(run_pipeline("rerun", pipeline_ds, sandbox.s3_url, plan.study_id,
                                        study.manifest, workdir / "reports",
-                                       max_concurrency=options.max_concurrency)[0])
+                                       max_concurrency=options.max_concurrency,
+                                       with_indexd=options.indexd)[0])
         log(f"[{tag}] rerun {rerun.seconds:.1f} s; naive loader")
         naive = _naive_load(sandbox, study, options)
         log(f"[{tag}] naive loader {naive.measured.seconds:.0f} s on "
@@ -122,7 +124,8 @@ def _fresh_load_and_floor(sandbox: _Sandbox, study_id: str, study: BenchStudy, o
     """The fresh load, then the floor right away (same DataService, same machine load)."""
     fresh, result = run_pipeline("fresh", sandbox.pipeline, sandbox.s3_url, study_id,
                                  study.manifest, workdir / "reports",
-                                 max_concurrency=options.max_concurrency)
+                                 max_concurrency=options.max_concurrency,
+                                 with_indexd=options.indexd)
     _required(fresh)
     payloads = fresh_file_payloads(result)
     return fresh, measure_write_floor(sandbox.pipeline, payloads, options.floor_seconds)
