@@ -4,17 +4,37 @@ Dagster replaces, not merges, a resource's bound config with run config, so the
 run-wide parameters live apart from the DataService/S3 connection settings.
 """
 
+import os
+
 import dagster as dg
 from pydantic import Field, field_validator
 
 from gwo_assets.core.kf_ids import normalize_kf_id, validate_kf_id
 from gwo_assets.core.plan_id import normalize_plan_id
 from gwo_assets.core.s3_uris import is_s3_uri
-from gwo_assets.partitions import PARTITION_TAG, register_study
+from gwo_assets.partitions import (PARTITION_TAG, STUDY_PARTITIONS, StudyRefused,
+                                   StudyUncheckable, check_study, dataservice_of, register_study)
 
 
 DRY_RUN_TAG = "gwo/dry_run"
 APPROVED_PLAN_TAG = "gwo/approved_plan"
+
+
+def register_checked_study(instance: dg.DagsterInstance, study: str,
+                           run: dg.DagsterRun | None) -> None:
+    """Register the study's partition key, once the DataService has it. ``gwo ingest``, the
+    run coordinator and the sensor register only checked studies; this is the path of a run
+    started otherwise (``dagster job execute --tags``) with a key nobody registered yet: one
+    ``GET /studies/<kf_id>`` first, and nothing registered for a study that is not there."""
+    if instance.has_dynamic_partition(STUDY_PARTITIONS.name, study):
+        return
+    url, token = dataservice_of((run.run_config if run is not None else None) or {}, os.environ)
+    try:
+        check_study(study, url, token)
+    except (StudyRefused, StudyUncheckable) as refusal:
+        raise dg.Failure(description=f"{refusal}; nothing was registered or run",
+                         allow_retries=False) from None
+    register_study(instance, study)
 
 
 def run_mode_tags(settings: "IngestSettings") -> dict[str, str]:
@@ -91,7 +111,7 @@ class IngestSettings(dg.ConfigurableResource):
         partition = (run.tags.get(PARTITION_TAG) if run is not None else None) or ""
         study = resolve_study(partition, self.study_id)
         if context.instance is not None:
-            register_study(context.instance, study)
+            register_checked_study(context.instance, study, run)
         object.__setattr__(self, "study_id", study)  # a frozen model: resolved once, per run
         if context.instance is not None and run is not None:  # the run list shows what it is
             context.instance.add_run_tags(run.run_id, run_mode_tags(self))
