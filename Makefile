@@ -27,7 +27,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml $(STAMP)
 	cp dagster.yaml $@
 	$(BIN)/dagster instance migrate > /dev/null
 
-## demo: sandbox up, a manifest in its inbox, the sensor's dry run, gwo ingest --write, summary
+## demo: sandbox up, a manifest in its inbox, the sensor's dry run, gwo ingest --write --plan (its plan), the drift audit; full logs in .sandbox/logs
 demo: install
 	$(BIN)/python -m gwo_assets.sandbox.demo
 

@@ -1,6 +1,6 @@
 """docs/errors.md and the README agree with the code: the exit-code tables are the same and
 name the codes `gwo` uses, and every documented usage error, run as documented, exits 2 with
-exactly the documented message (issue 21: the docs promised exit 2 where the code gave 1)."""
+exactly the documented message."""
 
 import http.server
 import re

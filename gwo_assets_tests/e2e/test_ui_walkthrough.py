@@ -1,4 +1,4 @@
-"""The README's UI walk-through, followed literally: `make sandbox`, `make ui`, paste
+"""The UI walk-through (README, docs/running.md#the-launchpad-step-by-step), followed literally: `make sandbox`, `make ui`, paste
 `.sandbox/run.yaml` into the Launchpad, launch; it must end in a successful dry run.
 
 Both make targets run as the README says, only on free ports and in a temporary folder (the
