@@ -31,9 +31,10 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml $(STAMP)
 demo: install
 	$(BIN)/python -m gwo_assets.sandbox.demo
 
-## test: the fast test suite (unit, sandbox, in-process Dagster runs)
+## test: the fast test suite (unit, sandbox, in-process Dagster runs), on TEST_WORKERS processes
+TEST_WORKERS ?= 4
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 ## test-e2e: slower end-to-end runs (dagster CLI, web server + GraphQL)
 test-e2e: install
