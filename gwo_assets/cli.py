@@ -53,6 +53,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def add_run_options(command: argparse.ArgumentParser, *, reports: str, config: str) -> None:
+    """The options every run-launching subcommand shares: where reports go, which DataService
+    and S3, and a run config for the rest (``reports``/``config`` word their help)."""
+    command.add_argument("--report-dir", metavar="DIR",
+                         help=f"where {reports} go (<DIR>/<run_id>/; default reports)")
+    command.add_argument("--dataservice-url", metavar="URL",
+                         help=f"the DataService (default: --config's, else ${URL_ENV})")
+    command.add_argument("--s3-endpoint-url", metavar="URL",
+                         help="an S3-compatible endpoint, e.g. the sandbox's moto server")
+    command.add_argument("--config", type=Path, metavar="run.yaml",
+                         help=f"{config}; the options above override it")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gwo", description="Load GWO manifests into the Kids First DataService (ingest_gwo "
@@ -74,15 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --write: write only if the run's fresh plan is exactly the "
                              "plan ID a reviewed dry run printed; otherwise write nothing and "
                              "name the difference (recommended for production loads)")
-    ingest.add_argument("--report-dir", metavar="DIR",
-                        help="where report.json/report.md go (<DIR>/<run_id>/; default reports)")
-    ingest.add_argument("--dataservice-url", metavar="URL",
-                        help=f"the DataService (default: --config's, else ${URL_ENV})")
-    ingest.add_argument("--s3-endpoint-url", metavar="URL",
-                        help="an S3-compatible endpoint, e.g. the sandbox's moto server")
-    ingest.add_argument("--config", type=Path, metavar="run.yaml",
-                        help="an ingest_gwo run config for everything else; the options above "
-                             "override it")
+    add_run_options(ingest, reports="report.json/report.md",
+                    config="an ingest_gwo run config for everything else")
     ingest.set_defaults(run=run_ingest)
     remove = commands.add_parser(
         "remove-partition", help="remove a study's partition key from your instance",

@@ -12,7 +12,6 @@ anything, so it is skipped) runs right after the plan.
 """
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pandas as pd

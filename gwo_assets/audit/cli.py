@@ -17,7 +17,6 @@ import copy
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -33,16 +32,10 @@ def add_audit_parser(commands: Any, study_type: Any) -> None:
                     "drift was found or the audit failed, 2 on usage errors.")
     audit.add_argument("study", type=study_type, metavar="SD_XXXXXXXX",
                        help="the study's kf_id (its partition)")
-    audit.add_argument("--report-dir", metavar="DIR",
-                       help="where drift_report.md/.json and the CSVs go (<DIR>/<run_id>/; "
-                            "default reports)")
-    audit.add_argument("--dataservice-url", metavar="URL",
-                       help=f"the DataService (default: --config's, else ${URL_ENV})")
-    audit.add_argument("--s3-endpoint-url", metavar="URL",
-                       help="an S3-compatible endpoint, e.g. the sandbox's moto server")
-    audit.add_argument("--config", type=Path, metavar="run.yaml",
-                       help="an audit_gwo run config (resources: dataservice, s3); the options "
-                            "above override it")
+    from gwo_assets.cli import add_run_options  # loaded already: cli.py calls this function
+
+    add_run_options(audit, reports="drift_report.md/.json and the CSVs",
+                    config="an audit_gwo run config (resources: dataservice, s3)")
     audit.set_defaults(run=run_audit)
 
 

@@ -68,9 +68,6 @@ def run_report(output: str) -> dict:
     paths = re.findall(r"Report: (\S+)/report\.md", output)
     path = Path(paths[-1]) / "report.json" if paths else None
     return json.loads(path.read_text()) if path and path.is_file() else {}
-    for step, counts in report.get("steps", {}).items():
-        print(f"   {step:38s} create {counts['create']:5d}  update {counts['update']:5d}  "
-              f"unchanged {counts['unchanged']:5d}  failed {counts['failed']:5d}")
 
 
 def drop_in_inbox(inbox: Path, info: dict) -> Path:

@@ -7,11 +7,9 @@ leaves A's latest results green, ``genomic_files`` is materialized for A by the 
 only (the dry run left an observation), and each run's ``gwo/dry_run`` tag says what it was.
 """
 
-import time
-
 import pytest
 
-from gwo_assets_tests.e2e.test_webserver_graphql import (LAUNCH, RUN_STATUS, graphql,  # noqa: F401
+from gwo_assets_tests.e2e.test_webserver_graphql import (graphql, launch_and_wait,  # noqa: F401
                                                          webserver)
 from gwo_assets_tests.support import run_config
 
@@ -46,23 +44,6 @@ CHECKS = {  # asset -> its checks (every check of the job)
 }
 
 
-def launch(url: str, config: dict, expect: str) -> str:
-    launched = graphql(url, LAUNCH, params={
-        "selector": {"repositoryLocationName": "gwo_assets", "repositoryName": "__repository__",
-                     "jobName": "ingest_gwo"},
-        "runConfigData": config, "mode": "default"})["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        status = graphql(url, RUN_STATUS, runId=run_id)["runOrError"]["status"]
-        if status in ("SUCCESS", "FAILURE", "CANCELED"):
-            assert status == expect, (run_id, status)
-            return run_id
-        time.sleep(1)
-    pytest.fail(f"run {run_id} did not finish")
-
-
 def tags(url: str, run_id: str) -> dict[str, str]:
     run = graphql(url, RUN, runId=run_id)["runOrError"]
     return {tag["key"]: tag["value"] for tag in run["tags"]}
@@ -88,12 +69,12 @@ def test_checks_per_study_and_a_dry_run_never_looks_like_a_load(stack, webserver
     stack.s3.client().delete_object(Bucket=stack.bucket, Key=second.harmonized[0].key)
     reports = tmp_path / "reports"
 
-    dry_a = launch(webserver, run_config(stack.info, dry_run=True, report_dir=reports), "SUCCESS")
+    dry_a = launch_and_wait(webserver, run_config(stack.info, dry_run=True, report_dir=reports), "SUCCESS")
     plan = tags(webserver, dry_a)["gwo/plan"]
     real_config = run_config(stack.info, dry_run=False, report_dir=reports)
     real_config["resources"]["ingest"]["config"]["approved_plan"] = plan
-    real_a = launch(webserver, real_config, "SUCCESS")
-    dry_b = launch(webserver, run_config({**stack.info, "study_id": study_b,
+    real_a = launch_and_wait(webserver, real_config, "SUCCESS")
+    dry_b = launch_and_wait(webserver, run_config({**stack.info, "study_id": study_b,
                                           "manifest": str(second.manifest)},
                                          dry_run=True, report_dir=reports), "FAILURE")
 

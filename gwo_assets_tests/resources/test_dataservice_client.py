@@ -7,7 +7,6 @@ import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 import responses
 
 from gwo_assets.errors import DataServiceAuthError, DataServiceError, DataServiceUnavailable
