@@ -2,7 +2,6 @@
 and an OK line when DataService and S3 agree; after four planted drifts, exit 1 and last lines
 naming each class, an example file, its fix and its CSV; nothing written to the DataService."""
 
-import shutil
 
 import pytest
 from dagster import DagsterInstance
@@ -11,7 +10,6 @@ from gwo_assets.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from gwo_assets.partitions import STUDY_PARTITIONS
 from gwo_assets.sandbox.stack import SandboxStack
 from gwo_assets_tests.audit.drift_helpers import plant_drift
-from gwo_assets_tests.e2e.conftest import REPO
 
 
 @pytest.fixture
@@ -20,17 +18,6 @@ def stack(tmp_path):
         yield running
 
 
-@pytest.fixture
-def dagster_home(tmp_path, monkeypatch, stack):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("KF_DATASERVICE_URL", stack.info["dataservice_url"])
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("KF_DATASERVICE_TOKEN", raising=False)
-    return home
 
 
 def gwo(stack, reports, command: str, *extra: str) -> int:

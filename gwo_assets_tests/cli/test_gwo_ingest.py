@@ -2,7 +2,6 @@
 temp folder): dry run, --write, a blocking failure; the runs are in the instance with their
 partition, and the partition is registered."""
 
-import shutil
 import socket
 import time
 
@@ -12,7 +11,6 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 from gwo_assets.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from gwo_assets.partitions import STUDY_PARTITIONS, register_study
 from gwo_assets.sandbox.stack import SandboxStack
-from gwo_assets_tests.e2e.conftest import REPO
 
 
 @pytest.fixture
@@ -21,15 +19,6 @@ def stack(tmp_path):
         yield running
 
 
-@pytest.fixture
-def dagster_home(tmp_path, monkeypatch, stack):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("KF_DATASERVICE_URL", stack.info["dataservice_url"])
-    monkeypatch.delenv("KF_DATASERVICE_TOKEN", raising=False)
-    return home
 
 
 def gwo(stack, reports, *extra: str, manifest=None) -> int:
