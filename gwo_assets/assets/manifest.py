@@ -49,6 +49,12 @@ class GwoManifest:
         bad_rows = set(bad["row"].dropna().astype(int))
         return self.rows[~self.rows["row"].astype(int).isin(bad_rows)]
 
+    @property
+    def objects_to_scrape(self) -> list[str]:
+        """The S3 objects the scrape HEADs: every well-formed Filepath, once, sorted (a
+        Filepath that is not an s3:// URI is the manifest check's error, not a missing object)."""
+        return sorted(self.readable_rows("filepath")["filepath"].dropna().unique())
+
 
 def read_manifest_source(location: str, s3: S3Resource) -> tuple[bytes, str]:
     """Return the manifest's bytes and file name, from a local path or an s3:// URI."""
@@ -111,6 +117,9 @@ def gwo_manifest(context: AssetExecutionContext, ingest: IngestSettings, s3: S3R
     rows = manifest.rows
     errors = int((manifest.issues["severity"] == "error").sum()) if len(manifest.issues) else 0
     context.log.info(f"Manifest {manifest.source}: {describe_rows(manifest)}; {errors} row error(s)")
+    if errors == 0 or ingest.skip_invalid_rows or ingest.dry_run:  # else the check stops the run
+        # HEAD the objects beside the next steps' DataService reads (resources/s3_prefetch.py)
+        s3.prefetch_metadata(manifest.objects_to_scrape)
     context.add_output_metadata({
         **frame_metadata(rows),
         "source": MetadataValue.text(manifest.source),

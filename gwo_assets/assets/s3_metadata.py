@@ -1,5 +1,7 @@
 """Step 1a: scrape each harmonized file's size, hashes and storage class from S3."""
 
+import time
+
 import pandas as pd
 from dagster import (AssetCheckExecutionContext, AssetExecutionContext, AssetIn, Failure,
                      MetadataValue, asset)
@@ -16,16 +18,27 @@ from gwo_assets.resources.s3 import S3Resource, scrape_objects
 @asset(partitions_def=STUDY_PARTITIONS, group_name="s3", compute_kind="s3")
 def harmonized_file_s3_metadata(context: AssetExecutionContext, s3: S3Resource,
                                 gwo_manifest: GwoManifest) -> pd.DataFrame:
-    """One row per harmonized file: exists, size, ETag, md5, checksums, storage class."""
-    # A Filepath that is not an s3:// URI is the manifest check's error, not a missing object.
-    filepaths = sorted(gwo_manifest.readable_rows("filepath")["filepath"].dropna().unique())
-    progress = Progress(context.log, "S3 metadata", len(filepaths), unit="objects")
+    """One row per harmonized file: exists, size, ETag, md5, checksums, storage class.
+
+    The manifest step started these HEADs in the background (``resources/s3_prefetch.py``):
+    this step waits for what is left; run alone (a re-execution) it scrapes itself."""
+    filepaths = gwo_manifest.objects_to_scrape
+    background = s3.prefetched_metadata(filepaths)
+    progress = Progress(context.log, "S3 metadata" + (
+        " (HEADs started with the manifest)" if background else ""), len(filepaths),
+        unit="objects")
+    waited = time.monotonic()
     try:
-        frame, stats = scrape_objects(s3.get_client(), filepaths, max_workers=s3.max_concurrency,
-                                      on_progress=lambda done, _total: progress.advance(done - progress.done))
+        if background is not None:
+            frame, stats = background.wait(lambda done: progress.advance(done - progress.done))
+        else:
+            frame, stats = scrape_objects(
+                s3.get_client(), filepaths, max_workers=s3.max_concurrency,
+                on_progress=lambda done, _total: progress.advance(done - progress.done))
     except S3AccessError as error:
         context.log.error(str(error))
         raise Failure(description=str(error), allow_retries=False) from None
+    waited = time.monotonic() - waited
     seconds = progress.finish()
     counts = {name: stats[key] for name, key in (
         ("objects", "objects"), ("found", "found"), ("missing", "missing"),
@@ -35,6 +48,10 @@ def harmonized_file_s3_metadata(context: AssetExecutionContext, s3: S3Resource,
         **{name: MetadataValue.int(value) for name, value in counts.items()},
         "s3_requests": MetadataValue.json(stats.get("requests", {})),
         "duration_seconds": MetadataValue.float(round(seconds, 3)),
+        "started_with_the_manifest": MetadataValue.bool(background is not None),
+        "scrape_seconds": MetadataValue.float(round(
+            background.finished - background.started if background else waited, 3)),
+        "waited_seconds": MetadataValue.float(round(waited, 3)),
         "summary": counts_md("S3 objects", counts),
     })
     return frame

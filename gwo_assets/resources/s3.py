@@ -5,6 +5,7 @@ broken credentials, a missing bucket or an unreachable endpoint are the
 environment's fault and raise ``S3AccessError`` naming the setting to fix.
 """
 
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -23,11 +24,12 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ProfileNotFound,
 )
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from gwo_assets.core.s3_uris import parse_s3_uri
 from gwo_assets.core.payloads import cold_storage
 from gwo_assets.errors import S3AccessError
+from gwo_assets.resources.s3_prefetch import BackgroundScrape, Prefetches
 
 METADATA_COLUMNS = (
     "filepath", "bucket", "key", "exists", "size", "etag", "md5", "storage_class",
@@ -63,6 +65,23 @@ class S3Resource(dg.ConfigurableResource):
         default=None,
         description="AWS profile from ~/.aws; empty uses AWS_PROFILE or the default chain.")
     max_concurrency: int = Field(default=16, ge=1, description="S3 requests in flight at once.")
+    _prefetches: Prefetches = PrivateAttr(default_factory=Prefetches)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self._prefetches.stop_all()
+
+    def prefetch_metadata(self, filepaths: Sequence[str]) -> None:
+        """Start scraping these objects in the background (``resources/s3_prefetch.py``);
+        a client that cannot be made is the S3 step's error to report, not this one's."""
+        try:
+            client = self.get_client()
+        except S3AccessError:
+            return
+        self._prefetches.start(scrape_objects, client, filepaths, self.max_concurrency)
+
+    def prefetched_metadata(self, filepaths: Sequence[str]) -> BackgroundScrape | None:
+        """The background scrape of exactly these Filepaths, if this run started one."""
+        return self._prefetches.take(filepaths)
 
     def get_client(self) -> Any:
         """A thread-safe boto3 S3 client with a pool sized for ``max_concurrency``."""
@@ -92,8 +111,10 @@ def read_object_bytes(client: Any, uri: str) -> bytes:
 
 
 def scrape_objects(client: Any, uris: Sequence[str], max_workers: int,
-                   on_progress: ProgressCallback | None = None) -> tuple[pd.DataFrame, dict]:
-    """One metadata row per distinct URI, and request/outcome counts.
+                   on_progress: ProgressCallback | None = None,
+                   stop: threading.Event | None = None) -> tuple[pd.DataFrame, dict]:
+    """One metadata row per distinct URI, and request/outcome counts (``stop``: no HEAD is
+    sent once it is set, and ``ScrapeStopped`` is raised).
 
     Every object is HEADed (concurrently): only HEAD tells checksums, user metadata
     (md5), encryption and archive status, and the row must not depend on how the
@@ -115,21 +136,28 @@ def scrape_objects(client: Any, uris: Sequence[str], max_workers: int,
             on_progress(len(rows) + done_heads, len(filepaths))
 
     report_progress(0)
-    rows.update(_head_all(client, targets, max_workers, sent, report_progress))
+    rows.update(_head_all(client, targets, max_workers, sent, report_progress, stop))
     _raise_when_a_bucket_is_unreadable(client, targets, rows, sent)
     frame = pd.DataFrame([rows[uri] for uri in filepaths], columns=list(METADATA_COLUMNS),
                          dtype=object).astype({"exists": bool})
     return frame, _stats(frame, sent)
 
 
+class ScrapeStopped(Exception):
+    """A background scrape was stopped before it finished (its run ended)."""
+
+
 def _head_all(client: Any, targets: Sequence[tuple[str, str, str]], max_workers: int,
-              sent: Counter, report_progress: Callable[[int], None]) -> dict[str, dict]:
+              sent: Counter, report_progress: Callable[[int], None],
+              stop: threading.Event | None = None) -> dict[str, dict]:
     """Concurrent HEADs; the first environment error cancels the rest and is raised."""
     rows: dict[str, dict] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, max_workers))
     futures = [pool.submit(_head_row, client, *target) for target in targets]
     try:
         for done, future in enumerate(as_completed(futures), start=1):
+            if stop is not None and stop.is_set():
+                raise ScrapeStopped(f"stopped after {done - 1} of {len(targets)} HEADs")
             row = future.result()
             rows[row["filepath"]] = row
             report_progress(done)
