@@ -4,6 +4,9 @@ Plans are assets of their own so that their blocking checks (access never wider
 than the sources, payload expectations) run before the first write.
 """
 
+import threading
+import time
+
 import pandas as pd
 from dagster import (AssetCheckExecutionContext, AssetExecutionContext, AssetIn, Failure,
                      MetadataValue, asset)
@@ -23,6 +26,7 @@ from gwo_assets.core.existing_files import (CLAIM_COLUMNS, OWNER_NONE,
                                             duplicated_external_ids, existing_file_issues,
                                             foreign_biospecimens, mark_claimed, owner_of,
                                             reusable)
+from gwo_assets.core.lookup_cost import is_checkpoint, lookup_cost, slow_lookup_advice
 from gwo_assets.core.plan import hidden_files, plan_genomic_files, plan_links, summarize_plan
 from gwo_assets.errors import ConcurrentLoadError
 from gwo_assets.resources import object_claims
@@ -170,6 +174,18 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
                         + (" after indexd's ?url=" if indexd_client else ""),
                         len(lookups), unit="lookups")
     unseen_set = set(unseen)
+    scan_ms: list[float] = []  # what each external_id scan cost, reported while it runs
+    advised = threading.Event()
+
+    def report_scan(milliseconds: float) -> None:
+        scan_ms.append(milliseconds)
+        if advised.is_set() or not is_checkpoint(len(scan_ms)):
+            return
+        advice = slow_lookup_advice(scan_ms[:], len(lookups) - progress.done,
+                                    dataservice.max_concurrency)
+        if advice and not advised.is_set():
+            advised.set()
+            context.log.warning(advice)
 
     def lookup(filepath: str) -> list[dict]:
         if (indexd_client is not None and filepath in unseen_set
@@ -177,7 +193,9 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
             unregistered.append(filepath)
             progress.advance()
             return []
+        sent = time.monotonic()
         found = client.list_all("/genomic-files", {"external_id": filepath})
+        report_scan((time.monotonic() - sent) * 1000)
         for record in found:
             record["found_by"] = "external_id"
             record["biospecimen_ids"] = sorted({
@@ -205,6 +223,8 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
         "seen_and_to_be_written": MetadataValue.int(len(touched)),
         "external_id_lookups": MetadataValue.int(len(lookups) - len(unregistered)),
         "proved_unregistered_by_indexd": MetadataValue.int(len(unregistered)),
+        "external_id_lookup_cost": MetadataValue.json(
+            lookup_cost(scan_ms, 0, dataservice.max_concurrency)),
         "found_by_lookup": MetadataValue.int(len(found)),
         "reused_without_links": MetadataValue.int(int(owners.get(OWNER_NONE, 0))),
         "of_another_study": MetadataValue.int(int(owners.get(OWNER_OTHER_STUDY, 0))),

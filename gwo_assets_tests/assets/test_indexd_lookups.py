@@ -44,3 +44,27 @@ def test_another_studys_file_is_still_never_touched_with_indexd(stack, tmp_path)
     assert other["study_id"] in offending_rows(failed_check(result, "existing_files_are_reusable"))
     assert stored_record(url, "/genomic-files", other["genomic_file_id"]) == before
     assert [f["kf_id"] for f in stored_files(url, target.filepath)] == [other["genomic_file_id"]]
+
+
+def test_slow_scans_are_reported_while_the_run_looks_them_up(stack, tmp_path):
+    """A DataService whose every GET takes 60 ms (a big, unindexed table): the run warns with
+    the measured cost and both ways out, and the asset carries the cost; indexd on: no scan,
+    no warning."""
+    from dagster import DagsterInstance
+
+    from gwo_assets.sandbox.dataservice import FaultConfig
+    stack.dataservice.set_faults(FaultConfig(latency_ms=60, methods=("GET",)))
+    instance = DagsterInstance.ephemeral()
+    result = run_ingest(stack.info, tmp_path / "reports", dry_run=True, instance=instance)
+    assert result.success
+    warnings = [entry.user_message for entry in instance.all_logs(result.run_id)
+                if "external_id look-ups are slow" in entry.user_message]
+    assert len(warnings) == 1 and "CREATE INDEX ON genomic_file (external_id)" in warnings[0]
+    [observed] = [o for o in result.asset_materializations_for_node("existing_harmonized_files")]
+    cost = observed.metadata["external_id_lookup_cost"].value
+    assert cost["lookups"] == len(stack.study.harmonized) and cost["median_ms"] >= 60
+
+    with_indexd = run_ingest(stack.info, tmp_path / "reports", dry_run=True, instance=instance,
+                             with_indexd=True)
+    assert not [entry for entry in instance.all_logs(with_indexd.run_id)
+                if "external_id look-ups are slow" in entry.user_message]
