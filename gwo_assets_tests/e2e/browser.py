@@ -18,7 +18,8 @@ from gwo_assets_tests.e2e.conftest import REPO
 
 # Overridable for a developer whose Chromium lives elsewhere (e.g. GWO_CHROMIUM=chromium-browser).
 CHROMIUM = os.environ.get("GWO_CHROMIUM", "/usr/bin/chromium")
-# Gitignored; each screenshot replaces the one of the same name from an earlier run.
+# Gitignored; emptied of an earlier run's PNGs when a browser starts. A failure leaves the
+# screenshots taken so far and failed-page.png, the page the test gave up on.
 ARTIFACTS = REPO / "test-artifacts" / "ui"
 INSTALL_HINT = ("install it with `apt-get install -y chromium` (as root; `make test-e2e` does it "
                 "when it runs as root) or point GWO_CHROMIUM at a Chromium binary")
@@ -49,6 +50,8 @@ def chromium() -> str:
 def browser_page(executable: str, width: int = 1600, height: int = 1000):
     from playwright.sync_api import sync_playwright
 
+    for earlier in ARTIFACTS.glob("*.png"):  # an earlier run's, failed-page.png included
+        earlier.unlink()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True)
         try:
@@ -57,7 +60,15 @@ def browser_page(executable: str, width: int = 1600, height: int = 1000):
             # localhost, would cover the page: as if dismissed before.
             page.add_init_script("window.localStorage.setItem('communityNux', '\"1\"')")
             page.set_default_timeout(RENDER_TIMEOUT_MS)
-            yield page
+            try:
+                yield page
+            except BaseException:  # what the page showed when the test gave up on it
+                page.set_default_timeout(10_000)
+                try:
+                    screenshot(page, "failed-page")
+                except Exception as error:  # the test's own failure is the one to report
+                    print("no screenshot of the failed page:", error)
+                raise
         finally:
             browser.close()
 
@@ -66,7 +77,6 @@ def screenshot(page, name: str) -> Path:
     """A PNG of the page as it is now, under ``test-artifacts/ui/``; its path."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    path.unlink(missing_ok=True)
     page.screenshot(path=str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
     print("screenshot:", path)

@@ -157,7 +157,12 @@ def shown(page, text: str) -> None:
 
 
 def assert_asset_tab(page, title: str) -> None:
-    """The asset page's selected tab (its tabs are links; a check's own tabs are buttons)."""
+    """The asset page shows its ``title`` tab (its tabs are links; a check's are buttons)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     selected = page.locator("a[role=tab][aria-selected=true]")
-    selected.wait_for()
-    assert selected.inner_text() == title, f"{page.url} shows the {selected.inner_text()} tab"
+    try:
+        selected.filter(has_text=title).wait_for()
+    except PlaywrightTimeout:
+        pytest.fail(f"{page.url} does not show the asset's {title} tab (selected tabs: "
+                    f"{selected.all_inner_texts()})", pytrace=False)
