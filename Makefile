@@ -10,7 +10,7 @@ DATASERVICE_PORT ?= 5055
 S3_PORT          ?= 5056
 UI_PORT          ?= 3000
 
-.PHONY: install demo test test-e2e bench sandbox ui clean
+.PHONY: install chromium demo test test-e2e bench sandbox ui clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +36,26 @@ TEST_WORKERS ?= 4
 test: install
 	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
-## test-e2e: slower end-to-end runs (dagster CLI, web server + GraphQL)
-test-e2e: install
+## test-e2e: slower end-to-end runs (dagster CLI, web server + GraphQL, UI screenshots in
+## headless Chromium written to test-artifacts/ui/)
+test-e2e: install chromium
 	$(BIN)/pytest -q -m e2e
+
+## chromium: Debian's Chromium for the e2e UI screenshots, installed with apt-get when missing
+## and make runs as root (as CI does); otherwise it prints how, and the screenshot test fails
+## saying so. `make test` never needs it. A Chromium elsewhere: GWO_CHROMIUM=/path/to/it.
+GWO_CHROMIUM ?= /usr/bin/chromium
+export GWO_CHROMIUM
+chromium:
+	@command -v $(GWO_CHROMIUM) > /dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+	    echo "installing chromium (apt-get) for the e2e UI screenshots"; \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null; \
+	  else \
+	    echo "no Chromium at $(GWO_CHROMIUM), needed by the e2e UI screenshots:" \
+	         "sudo apt-get install -y chromium"; \
+	  fi; }
 
 ## bench: benchmarks (not part of make test); e.g. make bench BENCH_ARGS="--sizes 1000"
 ## BENCH_DATASERVICE_FILES: the DataService size axis, other studies' genomic files in the

@@ -5,10 +5,17 @@ id is also shown stable across two run processes), then one failing dry run of s
 A's check executions carry A's partition and pass, B's carry B's and fail, B's failure
 leaves A's latest results green, ``genomic_files`` is materialized for A by the real run
 only (the dry run left an observation), and each run's ``gwo/dry_run`` tag says what it was.
+
+Then the same answers as the UI draws them, in headless Chromium (``browser.py``): the Checks
+tab of ``sequencing_experiment_genomic_files`` and of ``harmonized_file_s3_metadata`` (A's
+check passed, B's failed) and the Partitions tab of ``genomic_files`` with A's partition
+selected, saved as PNGs under ``test-artifacts/ui/``. Those pages are only checked to show
+their check names and partition keys; what they mean is asserted on GraphQL above them.
 """
 
 import pytest
 
+from gwo_assets_tests.e2e.browser import browser_page, chromium, screenshot  # noqa: F401
 from gwo_assets_tests.e2e.test_webserver_graphql import (graphql, launch_and_wait,  # noqa: F401
                                                          webserver)
 from gwo_assets_tests.support import run_config
@@ -59,7 +66,8 @@ def executions(url: str, study: str) -> list[dict]:
     return found
 
 
-def test_checks_per_study_and_a_dry_run_never_looks_like_a_load(stack, webserver, tmp_path):
+def test_checks_per_study_and_a_dry_run_never_looks_like_a_load(chromium, stack, webserver,
+                                                                tmp_path):
     from gwo_assets.sandbox.generator import generate_study
 
     study_a = stack.info["study_id"]
@@ -105,3 +113,56 @@ def test_checks_per_study_and_a_dry_run_never_looks_like_a_load(stack, webserver
                                     for e in events["assetObservations"]}, asset
         statuses = answer["assetNodeOrError"]["assetPartitionStatuses"]
         assert statuses["materializedPartitions"] == [study_a], asset
+
+    shots = ui_screenshots(chromium, webserver, study_a, study_b, real_a)
+    print("UI screenshots:", *shots, sep="\n  ")
+
+
+def ui_screenshots(executable: str, url: str, study_a: str, study_b: str, real_a: str) -> list:
+    """The Checks and Partitions tabs in headless Chromium with A's partition selected, each
+    taken once it shows its content: the asset's tab, the check, both studies' partition
+    keys, A's detail with the real run's id (the UI shows its first 8 characters)."""
+    shots = []
+    with browser_page(executable) as page:
+        for asset, check, counts in (
+                ("sequencing_experiment_genomic_files", "load_matches_plan",
+                 ["Passed (1)", "Missing (1)"]),  # B's dry run stopped before the load
+                ("harmonized_file_s3_metadata", "harmonized_files_exist_in_s3",
+                 ["Passed (1)", "Failed (1)"])):
+            page.goto(f"{url}/assets/{asset}?view=checks&checkDetail={check}")
+            assert_asset_tab(page, "Checks")
+            shown(page, check)
+            page.locator("button[role=tab]", has_text="Partitions").click()  # the check's
+            for text in (study_b, *counts):
+                shown(page, text)
+            visible(page, study_a).last.click()  # A in the check's partition list
+            shown(page, real_a[:8])
+            shots.append(screenshot(page, f"{asset}-checks"))
+
+        page.goto(f"{url}/assets/genomic_files?view=partitions&partition={study_a}")
+        assert_asset_tab(page, "Partitions")
+        for text in (study_a, study_b, "Materialized", real_a[:8]):
+            shown(page, text)
+        shots.append(screenshot(page, "genomic_files-partitions"))
+    return shots
+
+
+def visible(page, text: str):
+    return page.get_by_text(text, exact=True).filter(visible=True)
+
+
+def shown(page, text: str) -> None:
+    """Waits until ``text`` is on the page, visible (the UI keeps hidden copies of labels)."""
+    visible(page, text).first.wait_for()
+
+
+def assert_asset_tab(page, title: str) -> None:
+    """The asset page shows its ``title`` tab (its tabs are links; a check's are buttons)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    selected = page.locator("a[role=tab][aria-selected=true]")
+    try:
+        selected.filter(has_text=title).wait_for()
+    except PlaywrightTimeout:
+        pytest.fail(f"{page.url} does not show the asset's {title} tab (selected tabs: "
+                    f"{selected.all_inner_texts()})", pytrace=False)
