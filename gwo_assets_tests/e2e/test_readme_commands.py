@@ -51,6 +51,7 @@ EXCLUDED = {
     "make demo": "the whole demo on its own sandbox (fixed ports 5055/5056), minutes; the "
                  "steps it shows are the ones this test runs",
     "make test": "the fast suite: CI's first command (.ci/run); running it here would recurse",
+    "make test-e2e": "the end-to-end suite this test is part of: CI's last command (.ci/run)",
     "make install": "builds .venv and .dagster_home: CI's make test runs it; this test runs "
                     "in that venv and does its .dagster_home part (copies dagster.yaml)",
     "make sandbox": "serves until Ctrl-C on fixed ports; what it prints is run by "
