@@ -24,9 +24,11 @@ def harmonized_file_s3_metadata(context: AssetExecutionContext, s3: S3Resource,
     this step waits for what is left; run alone (a re-execution) it scrapes itself."""
     filepaths = gwo_manifest.objects_to_scrape
     background = s3.prefetched_metadata(filepaths)
-    progress = Progress(context.log, "S3 metadata" + (
-        " (HEADs started with the manifest)" if background else ""), len(filepaths),
-        unit="objects")
+    progress = Progress(context.log, "S3 metadata", len(filepaths), unit="objects")
+    if background is not None:
+        context.log.info(f"S3 metadata: HEADs started with the manifest "
+                         f"{time.monotonic() - background.started:.1f}s ago, "
+                         f"{background.done}/{len(filepaths)} done")
     waited = time.monotonic()
     try:
         if background is not None:
