@@ -34,12 +34,12 @@ demo: install
 ## test: the fast test suite (unit, sandbox, in-process Dagster runs), on TEST_WORKERS processes
 TEST_WORKERS ?= 4
 test: install
-	$(BIN)/pytest -q -n $(TEST_WORKERS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
-## test-e2e: slower end-to-end runs (dagster CLI, web server + GraphQL, UI screenshots in
-## headless Chromium written to test-artifacts/ui/)
+## test-e2e: end-to-end runs (dagster CLI, web server + GraphQL, UI screenshots in headless
+## Chromium written to test-artifacts/ui/) and the slow in-process runs (timed faults, PostgreSQL)
 test-e2e: install chromium
-	$(BIN)/pytest -q -m e2e
+	$(BIN)/pytest -q -m 'e2e or slow'
 
 ## chromium: Debian's Chromium for the e2e UI screenshots, installed with apt-get when missing
 ## and make runs as root (as CI does); otherwise it prints how, and the screenshot test fails

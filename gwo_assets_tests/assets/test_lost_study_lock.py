@@ -132,6 +132,7 @@ def test_a_run_that_loses_its_file_lock_stops_writing_and_fails(stack, tmp_path,
         lose_the_lock_during_the_writes(stack, instance, tmp_path, lose)
 
 
+@pytest.mark.slow  # make test-e2e (CI): tens of seconds
 def test_a_run_whose_lock_session_is_terminated_stops_writing_and_fails(
         stack, tmp_path, monkeypatch, postgres_database_url):
     instance = local_instance(tmp_path, monkeypatch,

@@ -61,6 +61,7 @@ def hold_lock_in_another_process(study_id) -> subprocess.Popen:
     return holder
 
 
+@pytest.mark.slow  # make test-e2e (CI): tens of seconds
 def test_a_second_real_run_for_the_same_study_fails_without_writing(stack, instance, tmp_path):
     holder = hold_lock_in_another_process(stack.info["study_id"])
     try:

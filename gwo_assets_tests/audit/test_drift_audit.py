@@ -141,6 +141,7 @@ def test_default_cron_is_weekly_and_configurable(monkeypatch):
         importlib.reload(job)
 
 
+@pytest.mark.slow  # make test-e2e (CI): tens of seconds
 def test_the_reports_fixes_clear_the_drift(two_loaded_studies, tmp_path, monkeypatch):
     """Hide the record whose object is gone (the report's PATCH), grant access, rerun the
     ingest with the manifest (skipping the gone file's rows): the next audit agrees."""

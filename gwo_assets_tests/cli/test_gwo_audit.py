@@ -25,6 +25,7 @@ def gwo(stack, reports, command: str, *extra: str) -> int:
                  "--s3-endpoint-url", stack.info["s3_endpoint_url"]])
 
 
+@pytest.mark.slow  # make test-e2e (CI): tens of seconds
 def test_gwo_audit_exit_code_and_last_lines_say_what_is_wrong(stack, dagster_home, tmp_path,
                                                               capsys, monkeypatch):
     study, reports = stack.info["study_id"], tmp_path / "reports"

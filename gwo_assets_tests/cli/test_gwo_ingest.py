@@ -27,6 +27,7 @@ def gwo(stack, reports, *extra: str, manifest=None) -> int:
                  *extra])
 
 
+@pytest.mark.slow  # make test-e2e (CI): tens of seconds
 def test_dry_run_then_write_on_the_users_instance(stack, dagster_home, tmp_path, capsys):
     study, reports = stack.info["study_id"], tmp_path / "reports"
     stack.dataservice.reset_counts()

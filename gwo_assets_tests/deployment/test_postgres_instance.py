@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg2
+import pytest
 import yaml
 
 from gwo_assets_tests.postgres_server import libpq_url
@@ -68,6 +69,7 @@ def run(args: list[str], home: Path, cwd: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.slow  # make test-e2e (CI): tens of seconds
 def test_two_dagster_homes_on_one_postgres_database_see_the_same_run(
         postgres_database_url, tmp_path):
     url = urlsplit(postgres_database_url)

@@ -317,7 +317,7 @@ def test_every_runnable_readme_command_works_when_pasted(sandbox, tmp_path):
     for uri in set(re.findall(r"s3://\S+?\.(?:tsv|csv|xlsx)\b", shell.pasted(text))):
         bucket, key = uri[len("s3://"):].split("/", 1)
         if bucket == stack.bucket:
-            s3.upload_file(str(stack.study.manifest), bucket, key)
+            s3.put_object(Bucket=bucket, Key=key, Body=stack.study.manifest.read_bytes())
     n_files = len(stack.study.harmonized)
 
     # Install: `make install`'s .dagster_home (dagster.yaml copied), then the exports/source.

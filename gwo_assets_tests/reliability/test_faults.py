@@ -82,6 +82,7 @@ def run_until_success(stack, ledger: FaultLedger, tmp_path) -> list:
     return results
 
 
+@pytest.mark.slow  # make test-e2e (CI): tens of seconds
 def test_errors_and_lost_responses_leave_the_fault_free_state(make_stack, tmp_path):
     """10% of all requests answered 500/503, 3% of the rest lost after the work was done."""
     stack = make_stack()

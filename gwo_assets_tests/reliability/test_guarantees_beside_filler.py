@@ -8,6 +8,9 @@ is this module's, which starts the same study (same seed and size as the origina
 fixture) beside ``FILLER_FILES`` filler files. Cases: another tool's link-less file reused
 (with and without indexd), another study's file never touched, a lost POST answer or a late
 commit never a second record. The last test checks the filler itself is left as it was.
+
+They run again what ``make test`` already runs, only beside the filler, so they are in the
+slower suite (``make test-e2e``, which CI runs too).
 """
 
 import requests
@@ -26,6 +29,8 @@ from gwo_assets_tests.errors.test_existing_files import (  # noqa: F401
 from gwo_assets_tests.reliability.test_late_commit import (  # noqa: F401
     test_504_now_and_commit_seconds_later_leaves_one_record_per_file)
 from gwo_assets_tests.support import run_ingest
+
+pytestmark = pytest.mark.slow
 
 FILLER_FILES = 20_000
 

@@ -7,6 +7,7 @@ exit 0. Every assertion reads the sandbox's stored state: at the moment the run
 exits, after every late commit has landed, and after a rerun.
 """
 
+import pytest
 import pandas as pd
 
 from gwo_assets.resources import creates
@@ -21,6 +22,7 @@ def _new_file_posts(stack) -> int:
     return stack.dataservice.request_counts().get("POST /genomic-files", 0)
 
 
+@pytest.mark.slow  # make test-e2e (CI): tens of seconds
 def test_504_now_and_commit_seconds_later_leaves_one_record_per_file(make_stack, tmp_path):
     stack = make_stack(seed=19, specimens=6)
     files = len(stack.study.harmonized)
@@ -45,6 +47,7 @@ def test_504_now_and_commit_seconds_later_leaves_one_record_per_file(make_stack,
     assert_study_loaded(stack)
 
 
+@pytest.mark.slow  # make test-e2e (CI): tens of seconds
 def test_a_read_timeout_shorter_than_the_commit_never_makes_a_second_record(make_stack,
                                                                              tmp_path):
     """Sandbox POST latency 1.5 s, client read timeout 1 s: every POST is answered too late."""

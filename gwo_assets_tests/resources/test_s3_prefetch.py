@@ -5,7 +5,6 @@ import threading
 
 import pandas as pd
 import pytest
-from moto import mock_aws
 
 from gwo_assets.errors import S3AccessError
 from gwo_assets.resources import s3 as s3_module

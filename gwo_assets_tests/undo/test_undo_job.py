@@ -94,6 +94,7 @@ def test_undo_takes_back_exactly_what_the_run_created(stack, tmp_path):
     assert stored_state(stack) == before
 
 
+@pytest.mark.slow  # make test-e2e (CI): tens of seconds
 def test_undo_keeps_a_file_curated_after_the_run_and_counts_lost_delete_answers_as_done(
         stack, tmp_path):
     """A curator changed one created file's acl: undo leaves it and its links, and says why.
