@@ -11,6 +11,7 @@ import functools
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 import botocore.loaders
@@ -49,9 +50,10 @@ class SandboxS3:
     (``ThreadedMotoServer`` would hang waiting for its thread instead).
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, latency_ms: int = 0) -> None:
         self.host = host
         self.port = port
+        self.latency_ms = latency_ms  # added to every answer, as a remote S3's round trip
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -67,7 +69,7 @@ class SandboxS3:
             return self
         # Bind here: werkzeug would print and sys.exit(1) on a busy port.
         with socket.create_server((self.host, self.port)) as listener:
-            app = DomainDispatcherApplication(create_backend_app)
+            app = _delayed(DomainDispatcherApplication(create_backend_app), self.latency_ms)
             self._server = make_server(self.host, self.port, app, threaded=True,
                                        request_handler=_QuietRequestHandler, fd=listener.fileno())
         self.port = self._server.server_address[1]
@@ -105,6 +107,18 @@ class SandboxS3:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _delayed(app: Any, latency_ms: int) -> Any:
+    """The WSGI app, answering each request ``latency_ms`` later (threaded: in parallel)."""
+    if not latency_ms:
+        return app
+
+    def delayed(environ: dict, start_response: Any) -> Any:
+        time.sleep(latency_ms / 1000)
+        return app(environ, start_response)
+
+    return delayed
 
 
 def make_client(endpoint_url: str, **config: Any) -> Any:

@@ -50,20 +50,13 @@ def filler_cache(tmp_path_factory):
 
 
 @pytest.fixture
-def make_stack(tmp_path, filler_cache):
-    started: list[SandboxStack] = []
-
+def make_stack(make_stack, filler_cache):
+    """reliability/conftest.py's ``make_stack``, every sandbox beside the filler."""
     def make(seed: int = 11, **options) -> SandboxStack:
-        stack = SandboxStack(specimens=options.pop("specimens", 12), seed=seed,
-                             workdir=tmp_path / f"sandbox-{len(started)}",
-                             filler_files=FILLER_FILES, filler_cache=filler_cache,
-                             **options).start()
-        started.append(stack)
-        return stack
+        return make_stack(seed=seed, filler_files=FILLER_FILES, filler_cache=filler_cache,
+                          **options)
 
-    yield make
-    for stack in started:
-        stack.stop()
+    return make
 
 
 @pytest.fixture

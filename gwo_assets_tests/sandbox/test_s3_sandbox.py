@@ -80,3 +80,21 @@ def test_busy_port_raises_and_stop_frees_the_port():
         port = first.port
     with socket.create_server(("127.0.0.1", port)):
         pass
+
+
+def test_a_latency_delays_every_answer_as_a_remote_s3_would():
+    """``latency_ms`` (the bench's remote-S3 emulation) delays answers, in parallel."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    with SandboxS3(latency_ms=200) as s3:
+        client = s3.client()
+        client.create_bucket(Bucket="latency-bucket")
+        client.put_object(Bucket="latency-bucket", Key="k", Body=b"x")
+        started = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            heads = list(pool.map(lambda _: client.head_object(Bucket="latency-bucket", Key="k"),
+                                  range(8)))
+        elapsed = time.perf_counter() - started
+    assert all(head["ContentLength"] == 1 for head in heads)
+    assert 0.2 <= elapsed < 8 * 0.2  # each waited, not one after another
