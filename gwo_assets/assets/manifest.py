@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetCheckExecutionContext, AssetExecutionContext, Failure, MetadataValue, asset
+from dagster import (AssetCheckExecutionContext, AssetExecutionContext, AssetKey, Failure,
+                     MetadataValue, asset)
 
 from gwo_assets.partitions import STUDY_PARTITIONS, study_check
 from gwo_assets.assets.step_helpers.check_results import issues_check_result
@@ -106,6 +107,13 @@ def _count(number: int, word: str) -> str:
     return f"{number} {word}{'' if number == 1 else 's'}"
 
 
+def will_scrape(context: AssetExecutionContext) -> bool:
+    """Whether this run also materializes the S3 metadata (the whole job, or a selection
+    with it); a run of the manifest alone starts no HEAD."""
+    selection = context.run.asset_selection  # empty (or None) for the whole job
+    return not selection or AssetKey("harmonized_file_s3_metadata") in selection
+
+
 @asset(partitions_def=STUDY_PARTITIONS, group_name="manifest", compute_kind="pandas")
 def gwo_manifest(context: AssetExecutionContext, ingest: IngestSettings, s3: S3Resource) -> GwoManifest:
     """The GWO manifest, normalized: headers, kf_id case, one row per biospecimen."""
@@ -117,7 +125,7 @@ def gwo_manifest(context: AssetExecutionContext, ingest: IngestSettings, s3: S3R
     rows = manifest.rows
     errors = int((manifest.issues["severity"] == "error").sum()) if len(manifest.issues) else 0
     context.log.info(f"Manifest {manifest.source}: {describe_rows(manifest)}; {errors} row error(s)")
-    if errors == 0 or ingest.skip_invalid_rows or ingest.dry_run:  # else the check stops the run
+    if will_scrape(context) and (errors == 0 or ingest.skip_invalid_rows or ingest.dry_run):
         # HEAD the objects beside the next steps' DataService reads (resources/s3_prefetch.py)
         s3.prefetch_metadata(manifest.objects_to_scrape)
     context.add_output_metadata({

@@ -175,16 +175,19 @@ def existing_harmonized_files(context: AssetExecutionContext, ingest: IngestSett
                         len(lookups), unit="lookups")
     unseen_set = set(unseen)
     scan_ms: list[float] = []  # what each external_id scan cost, reported while it runs
-    advised = threading.Event()
+    scans_lock, advised = threading.Lock(), []
 
     def report_scan(milliseconds: float) -> None:
-        scan_ms.append(milliseconds)
-        if advised.is_set() or not is_checkpoint(len(scan_ms)):
-            return
-        advice = slow_lookup_advice(scan_ms[:], len(lookups) - progress.done,
-                                    dataservice.max_concurrency)
-        if advice and not advised.is_set():
-            advised.set()
+        with scans_lock:
+            scan_ms.append(milliseconds)
+            if advised or not is_checkpoint(len(scan_ms)):
+                return
+            advice = slow_lookup_advice(scan_ms, len(lookups) - progress.done,
+                                        dataservice.max_concurrency,
+                                        indexd_configured=indexd_client is not None)
+            if advice:
+                advised.append(advice)
+        if advice:
             context.log.warning(advice)
 
     def lookup(filepath: str) -> list[dict]:

@@ -12,9 +12,9 @@ import statistics
 SLOW_LOOKUP_MS = 50.0  # several times an empty DataService's ~9 ms: the table is big
 FIRST_ADVICE_AFTER = 20  # look-ups measured before the run says anything
 
+INDEX = "ask the DataService's operator for `CREATE INDEX ON genomic_file (external_id);`"
 CHEAPER = ("configure indexd ($GEN3_INDEXD_URL, the `indexd` resource: one indexed "
-           "GET /index/?url= per new file instead of the scan), or ask the DataService's "
-           "operator for `CREATE INDEX ON genomic_file (external_id);`")
+           "GET /index/?url= per new file instead of the scan), or " + INDEX)
 
 
 def is_checkpoint(done: int) -> bool:
@@ -35,16 +35,21 @@ def lookup_cost(milliseconds: list[float], remaining: int, concurrency: int) -> 
 
 
 def slow_lookup_advice(milliseconds: list[float], remaining: int, concurrency: int,
-                       ) -> str | None:
+                       indexd_configured: bool = False) -> str | None:
     """One sentence when the look-ups are slow enough that the DataService is big and
-    unindexed (None before ``FIRST_ADVICE_AFTER`` of them, or when they are cheap)."""
+    unindexed (None before ``FIRST_ADVICE_AFTER`` of them, or when they are cheap). With
+    indexd configured the scans left are the files indexd holds a record of and the study's
+    files this run would change: only the index makes those cheap, and fewer may be left."""
     if len(milliseconds) < FIRST_ADVICE_AFTER:
         return None
     cost = lookup_cost(milliseconds, remaining, concurrency)
     if cost["median_ms"] < SLOW_LOOKUP_MS:
         return None
-    return (f"external_id look-ups are slow: median {cost['median_ms']:.0f} ms, p95 "
+    head = (f"external_id look-ups are slow: median {cost['median_ms']:.0f} ms, p95 "
             f"{cost['p95_ms']:.0f} ms over {cost['lookups']} (each scans the DataService's "
-            f"genomic_file table, which has no index on external_id); about "
-            f"{cost['remaining_seconds']:.0f} s more for the {remaining} left. To make them "
-            f"cheap: {CHEAPER}")
+            f"genomic_file table, which has no index on external_id); ")
+    if indexd_configured:
+        return (head + f"at most {remaining} left (indexd settles the files it holds no "
+                f"record of). To make them cheap: {INDEX}")
+    return (head + f"about {cost['remaining_seconds']:.0f} s more for the {remaining} left. "
+            f"To make them cheap: {CHEAPER}")

@@ -72,10 +72,11 @@ class S3Resource(dg.ConfigurableResource):
 
     def prefetch_metadata(self, filepaths: Sequence[str]) -> None:
         """Start scraping these objects in the background (``resources/s3_prefetch.py``);
-        a client that cannot be made is the S3 step's error to report, not this one's."""
+        a client that cannot be made (a bad profile or endpoint) is the S3 step's error to
+        report, not this one's."""
         try:
             client = self.get_client()
-        except S3AccessError:
+        except Exception:
             return
         self._prefetches.start(scrape_objects, client, filepaths, self.max_concurrency)
 
@@ -113,8 +114,8 @@ def read_object_bytes(client: Any, uri: str) -> bytes:
 def scrape_objects(client: Any, uris: Sequence[str], max_workers: int,
                    on_progress: ProgressCallback | None = None,
                    stop: threading.Event | None = None) -> tuple[pd.DataFrame, dict]:
-    """One metadata row per distinct URI, and request/outcome counts (``stop``: no HEAD is
-    sent once it is set, and ``ScrapeStopped`` is raised).
+    """One metadata row per distinct URI, and request/outcome counts (``stop``: once it is
+    set, the HEADs not yet started are cancelled and ``ScrapeStopped`` is raised).
 
     Every object is HEADed (concurrently): only HEAD tells checksums, user metadata
     (md5), encryption and archive status, and the row must not depend on how the

@@ -16,6 +16,7 @@ are torn down.
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent import futures
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,13 +53,17 @@ class BackgroundScrape:
 
     def wait(self, on_progress: Callable[[int], None], poll_seconds: float = 1.0,
              ) -> tuple[pd.DataFrame, dict]:
-        """The scrape's (frame, stats), reporting progress while it runs; raises its error."""
-        while True:
+        """The scrape's (frame, stats), reporting progress while it runs; raises its error.
+        A step interrupted while it waits stops the scrape (no HEAD is queued after it)."""
+        try:
+            while not self.outcome.done():
+                on_progress(self.done)
+                futures.wait([self.outcome], timeout=poll_seconds)
             on_progress(self.done)
-            try:
-                return self.outcome.result(timeout=poll_seconds)
-            except TimeoutError:
-                continue
+            return self.outcome.result()
+        except BaseException:
+            self.stop.set()
+            raise
 
 
 class Prefetches:

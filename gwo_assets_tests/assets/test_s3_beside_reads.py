@@ -62,3 +62,23 @@ def test_a_manifest_the_run_will_stop_at_starts_no_scrape(stack, tmp_path, monke
     result = run_ingest(stack.info, tmp_path / "reports", dry_run=False, manifest=str(manifest))
     assert not result.success
     assert headed == []
+
+
+def test_a_run_of_the_manifest_alone_starts_no_scrape(stack, tmp_path, monkeypatch):
+    from dagster import AssetKey, DagsterInstance
+
+    from gwo_assets.definitions import defs
+    from gwo_assets.partitions import register_study
+    from gwo_assets_tests.support import run_config
+
+    headed = []
+    real_head = s3_module._head_row
+    monkeypatch.setattr(s3_module, "_head_row", lambda *a: headed.append(a) or real_head(*a))
+    instance = DagsterInstance.ephemeral()
+    register_study(instance, stack.info["study_id"])
+    result = defs.resolve_job_def("ingest_gwo").execute_in_process(
+        run_config=run_config(stack.info, dry_run=True, report_dir=tmp_path / "reports"),
+        instance=instance, partition_key=stack.info["study_id"],
+        asset_selection=[AssetKey("gwo_manifest")])
+    assert result.success
+    assert headed == []

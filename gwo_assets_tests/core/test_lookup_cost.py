@@ -24,3 +24,9 @@ def test_the_cost_of_no_lookup_is_empty_not_zero():
     assert lookup_cost([], 0, 16)["median_ms"] is None
     assert lookup_cost([1.0, 2.0, 3.0, 100.0], 0, 16) == {
         "lookups": 4, "median_ms": 2.5, "p95_ms": 100.0, "remaining_seconds": 0.0}
+
+
+def test_with_indexd_configured_only_the_index_is_offered():
+    advice = slow_lookup_advice([130.0] * 20, remaining=5, concurrency=16, indexd_configured=True)
+    assert "GEN3_INDEXD_URL" not in advice and "CREATE INDEX ON genomic_file" in advice
+    assert "at most 5 left" in advice

@@ -65,3 +65,39 @@ def test_the_resource_tears_down_what_its_run_started(s3, monkeypatch):
     resource.teardown_after_execution(None)
     assert stopped == [True]
     assert resource.prefetched_metadata([uri("a")]) is None
+
+
+def test_a_step_interrupted_while_it_waits_stops_the_scrape(s3, monkeypatch):
+    """Ctrl-C (or a terminated run) in the S3 step: the HEADs not yet sent are cancelled."""
+    keys = [f"w{i}" for i in range(40)]
+    for key in keys:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
+    release, sent = threading.Event(), []
+    real_head = s3_module._head_row
+
+    def slow_head(client, *target):
+        sent.append(target)
+        release.wait(5)
+        return real_head(client, *target)
+
+    monkeypatch.setattr(s3_module, "_head_row", slow_head)
+    prefetches = Prefetches()
+    prefetches.start(scrape_objects, s3, [uri(k) for k in keys], max_workers=2)
+    background = prefetches.take([uri(k) for k in keys])
+
+    def interrupted(_done: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        background.wait(interrupted, poll_seconds=0.01)
+    assert background.stop.is_set()
+    release.set()
+    with pytest.raises(ScrapeStopped):
+        background.outcome.result(timeout=10)
+    assert len(sent) < len(keys)
+
+
+def test_a_client_that_cannot_be_made_is_left_to_the_s3_step(monkeypatch):
+    resource = S3Resource(endpoint_url="not a url")
+    resource.prefetch_metadata(["s3://bucket-x/a"])  # no error here: the S3 step reports it
+    assert resource.prefetched_metadata(["s3://bucket-x/a"]) is None
