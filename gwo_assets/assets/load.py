@@ -10,6 +10,7 @@ DataService commits a POST, there is never a second record.
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import pandas as pd
 from dagster import AssetExecutionContext, AssetObservation, Failure, MetadataValue, Output, asset
@@ -58,9 +59,11 @@ def execute_plan(context: AssetExecutionContext, client: DataServiceClient, plan
 
     def run(row: dict) -> Created:
         still_holds_lock()  # never write after the study lock was lost
-        record = write(row)
+        created = write(row)
         progress.advance()
-        return record
+        # keep what the results need, not 10,000 whole records until the last write ends
+        kept = {key: created.record.get(key) for key in ("kf_id", "modified_at")}
+        return replace(created, record=kept)
 
     outcomes = client.run_concurrently(run, rows)
     progress.finish()

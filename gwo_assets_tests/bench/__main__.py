@@ -27,6 +27,7 @@ from gwo_assets.resources.dataservice import DataServiceResource
 from gwo_assets.sandbox.dataservice import filler
 from gwo_assets_tests.bench import table
 from gwo_assets_tests.bench.manifest_scale import measure_in_subprocess
+from gwo_assets_tests.bench.pipeline_run import warm_up
 from gwo_assets_tests.bench.runner import Options, SizeResult, run_size
 from gwo_assets_tests.bench.targets import manifest_verdicts
 
@@ -93,22 +94,6 @@ def use_sandbox_credentials() -> None:
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
         os.environ.pop(name, None)
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-
-
-def warm_up() -> float:
-    """Pay the one-time costs (job definitions, GX import and first context) before timing."""
-    import pandas as pd
-
-    started = time.perf_counter()
-    from gwo_assets.assets.expectations import manifest_expectations, run_suite
-    from gwo_assets.definitions import defs
-
-    defs.resolve_job_def("ingest_gwo")
-    frame = pd.DataFrame({"row": [2], "filepath": ["s3://bucket/a.cram"], "source_read": [None],
-                          "biospecimen_id": ["BS_00000000"], "participant_id": ["PT_00000000"],
-                          "data_type": ["Aligned Reads"], "workflow_type": ["Alignment"]})
-    run_suite("warm_up", frame, manifest_expectations, "row")
-    return time.perf_counter() - started
 
 
 def environment() -> dict:

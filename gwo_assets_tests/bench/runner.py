@@ -16,7 +16,7 @@ from pathlib import Path
 from gwo_assets.sandbox.dataservice import filler
 from gwo_assets_tests.bench.host import DataServiceProcess, ServerProcess
 from gwo_assets_tests.bench.naive_loader import NaiveOutcome, run_naive
-from gwo_assets_tests.bench.pipeline_run import PipelineRun, fresh_file_payloads, run_pipeline
+from gwo_assets_tests.bench.pipeline_run import PipelineRun, run_pipeline_in_own_process
 from gwo_assets_tests.bench.study import (BenchStudy, build_study, plan_for_files,
                                           study_table_rows)
 from gwo_assets_tests.bench.targets import Verdict, size_verdicts
@@ -102,10 +102,10 @@ def run_size(files: int, options: Options, workdir: Path,
         fresh, floor = _fresh_load_and_floor(sandbox, plan.study_id, study, options, workdir)
         log(f"[{tag}] fresh load {fresh.seconds:.1f} s; floor measured; rerun")
         rerun_rows = study_table_rows(pipeline_ds.url, plan.study_id)
-        rerun = _required(run_pipeline("rerun", pipeline_ds, sandbox.s3_url, plan.study_id,
-                                       study.manifest, workdir / "reports",
-                                       max_concurrency=options.max_concurrency,
-                                       with_indexd=options.indexd)[0])
+        rerun = _required(run_pipeline_in_own_process(
+            "rerun", pipeline_ds, sandbox.s3_url, plan.study_id, study.manifest,
+            workdir / "reports", max_concurrency=options.max_concurrency,
+            with_indexd=options.indexd)[0])
         log(f"[{tag}] rerun {rerun.seconds:.1f} s; naive loader")
         naive = _naive_load(sandbox, study, options)
         log(f"[{tag}] naive loader {naive.measured.seconds:.0f} s on "
@@ -122,12 +122,10 @@ def run_size(files: int, options: Options, workdir: Path,
 def _fresh_load_and_floor(sandbox: _Sandbox, study_id: str, study: BenchStudy, options: Options,
                           workdir: Path) -> tuple[PipelineRun, WriteFloor]:
     """The fresh load, then the floor right away (same DataService, same machine load)."""
-    fresh, result = run_pipeline("fresh", sandbox.pipeline, sandbox.s3_url, study_id,
-                                 study.manifest, workdir / "reports",
-                                 max_concurrency=options.max_concurrency,
-                                 with_indexd=options.indexd)
+    fresh, payloads = run_pipeline_in_own_process(
+        "fresh", sandbox.pipeline, sandbox.s3_url, study_id, study.manifest, workdir / "reports",
+        max_concurrency=options.max_concurrency, with_indexd=options.indexd)
     _required(fresh)
-    payloads = fresh_file_payloads(result)
     return fresh, measure_write_floor(sandbox.pipeline, payloads, options.floor_seconds)
 
 

@@ -131,7 +131,7 @@ def requests_table(result: SizeResult) -> str:
 def resources_table(result: SizeResult) -> str:
     fresh, rerun = result.fresh, result.rerun
     rows = [
-        ("peak RSS during the run (MiB)", fresh.peak_rss_mib, rerun.peak_rss_mib),
+        ("peak RSS of the run's process (MiB)", fresh.peak_rss_mib, rerun.peak_rss_mib),
         ("process ru_maxrss after the run (MiB)", fresh.maxrss_mib, rerun.maxrss_mib),
         ("client CPU s (benchmark process)", fresh.client_cpu_seconds, rerun.client_cpu_seconds),
         ("DataService server CPU s", fresh.server_cpu_seconds, rerun.server_cpu_seconds),
