@@ -12,7 +12,6 @@ hook records the report as a materialization of ``ingest_report`` too, so a fail
 report shows on the asset's page in the UI, not only in a log line.
 """
 
-import json
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from dagster import (AssetExecutionContext, AssetMaterialization, DagsterEventTy
                      Failure, HookContext, MetadataValue, asset, failure_hook)
 
 from gwo_assets.partitions import STUDY_PARTITIONS
-from gwo_assets.assets.step_helpers.artifacts import run_dir, write_json
+from gwo_assets.assets.step_helpers.artifacts import read_jsonl, run_dir, write_json
 from gwo_assets.assets.approval import ingest_plan
 from gwo_assets.assets.step_helpers.check_results import BLOCKS_REAL_RUN
 from gwo_assets.assets.step_helpers.metadata import markdown_table, md_cell
@@ -44,19 +43,11 @@ def _metadata_values(metadata: dict[str, Any]) -> dict[str, Any]:
     return {key: getattr(value, "value", value) for key, value in metadata.items()}
 
 
-RESULT_FIELDS = ("status", "action", "kf_id", "previous")
+RESULT_FIELDS = ("status", "action", "kf_id", "previous")  # what the report uses of each row
 
 
 def _load_results(folder: Path, name: str) -> pd.DataFrame | None:
-    """The fields the report uses from ``<name>.jsonl``, read a line at a time: the rows
-    also carry every payload (~2 KB per file), which a whole-file parse would hold at once
-    (~100 MiB at 10,000 files)."""
-    path = folder / f"{name}.jsonl"
-    if not path.exists():
-        return None
-    with path.open(encoding="utf-8") as lines:
-        rows = [{field: row.get(field) for field in RESULT_FIELDS}
-                for row in map(json.loads, filter(str.strip, lines))]
+    rows = read_jsonl(folder / f"{name}.jsonl", RESULT_FIELDS)
     return pd.DataFrame(rows, columns=list(RESULT_FIELDS), dtype=object) if rows else None
 
 

@@ -5,7 +5,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from gwo_assets.assets.step_helpers.artifacts import write_json
+from gwo_assets.assets.step_helpers.artifacts import read_jsonl, write_json
 from gwo_assets.undo.plan import (
     DELETE_ORDER,
     DONE,
@@ -36,12 +36,8 @@ def read_results(folder: Path) -> dict[str, list[dict] | None]:
     results: dict[str, list[dict] | None] = {}
     for step in DELETE_ORDER:
         path = folder / f"{step}.jsonl"
-        if not path.exists():
-            results[step] = None
-            continue
         try:
-            results[step] = [json.loads(line) for line in path.read_text().splitlines()
-                             if line.strip()]
+            results[step] = read_jsonl(path)
         except ValueError as error:
             raise UndoRefused(f"Cannot read {path}: {error}") from None
     return results

@@ -2,6 +2,7 @@
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,20 @@ def write_json(path: Path, payload: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
     return path
+
+
+def read_jsonl(path: Path, fields: Sequence[str] | None = None) -> list[dict] | None:
+    """The rows of a JSON-lines file (a load step's results), None when it is absent. Read a
+    line at a time; ``fields`` keeps only those keys of each row (missing ones as None), so a
+    reader that needs a few columns never holds every payload (~2 KB per file) at once.
+    A malformed line raises ``ValueError``."""
+    if not path.exists():
+        return None
+    with path.open(encoding="utf-8") as lines:
+        rows = map(json.loads, filter(str.strip, lines))
+        if fields is None:
+            return list(rows)
+        return [{field: row.get(field) for field in fields} for row in rows]
 
 
 def _cell_text(value: Any) -> Any:
